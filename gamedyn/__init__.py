@@ -1,6 +1,14 @@
 """gamedyn: training dynamics of GANs and differentiable games, in JAX."""
 
-from gamedyn import dynamics, games, losses, outcomes, regularizers, transforms
+from gamedyn import (
+    dynamics,
+    games,
+    losses,
+    metrics,
+    outcomes,
+    regularizers,
+    transforms,
+)
 from gamedyn._game import Game, hamiltonian, vector_field
 from gamedyn.dynamics import Dynamics
 from gamedyn.simulate import METRICS, Trajectory, simulate
@@ -16,6 +24,7 @@ __all__ = [
     "games",
     "hamiltonian",
     "losses",
+    "metrics",
     "outcomes",
     "regularizers",
     "simulate",
