@@ -1,6 +1,5 @@
 """Executes every notebook in notebooks/ with small settings (GAMEDYN_SMOKE=1)."""
 
-import os
 import pathlib
 
 import nbformat
@@ -16,7 +15,10 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()
     errors = [

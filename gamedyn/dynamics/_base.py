@@ -36,8 +36,10 @@ def check_optimizer(optimizer: Any) -> None:
     """Validates an ``optimizer`` argument without knowing the number of players."""
     if isinstance(optimizer, optax.GradientTransformation):
         return
-    if isinstance(optimizer, tuple) and optimizer and all(
-        isinstance(o, optax.GradientTransformation) for o in optimizer
+    if (
+        isinstance(optimizer, tuple)
+        and optimizer
+        and all(isinstance(o, optax.GradientTransformation) for o in optimizer)
     ):
         return
     raise ValueError(
@@ -75,9 +77,7 @@ def player_updates(
 ) -> tuple[Params, tuple]:
     """Each player's optimizer applied to its gradient: ``(updates, new_states)``."""
     opts = per_player(optimizer, len(params))
-    out = [
-        o.update(g, s, p) for o, g, s, p in zip(opts, grads, opt_states, params)
-    ]
+    out = [o.update(g, s, p) for o, g, s, p in zip(opts, grads, opt_states, params)]
     return tuple(u for u, _ in out), tuple(s for _, s in out)
 
 
@@ -87,7 +87,7 @@ def apply(params: Params, updates: Params) -> Params:
 
 
 def split_key(key: jax.Array | None, num: int) -> tuple[jax.Array | None, ...]:
-    """``num`` keys from ``key``; all None when ``key`` is None (a deterministic game)."""
+    """``num`` keys from ``key``; all None when ``key`` is None (deterministic)."""
     if key is None:
         return (None,) * num
     return tuple(jax.random.split(key, num))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import jax
+
 from gamedyn._game import Game, player_loss, replace_player, vector_field
 from gamedyn.dynamics._base import (
     Dynamics,
@@ -15,15 +17,13 @@ from gamedyn.dynamics._base import (
     split_key,
 )
 
-import jax
-
 
 def simultaneous(game: Game, optimizer: Optimizer) -> Dynamics:
     """Simultaneous gradient play: every player steps on ``xi(w)`` at once.
 
-    With ``optax.sgd(h)``: ``w <- w - h xi(w)``. With another optax optimizer each player
-    feeds its own gradient ``grad_i L_i`` to its own optimizer state (e.g. two-timescale
-    rates with a tuple of optimizers; Heusel et al. 2017).
+    With ``optax.sgd(h)``: ``w <- w - h xi(w)``. With another optax optimizer each
+    player feeds its own gradient ``grad_i L_i`` to its own optimizer state (e.g.
+    two-timescale rates with a tuple of optimizers; Heusel et al. 2017).
 
     Args:
       game: the game.

@@ -46,10 +46,14 @@ def lookahead(
       Chavdarova, Pagliardini, Stich, Fleuret, Jaggi 2021, Taming GANs with
       Lookahead-Minmax. ICLR.
     """
-    if not isinstance(sync_period, int) or isinstance(sync_period, bool) or (
-        sync_period < 1
+    if (
+        not isinstance(sync_period, int)
+        or isinstance(sync_period, bool)
+        or (sync_period < 1)
     ):
-        raise ValueError(f"sync_period: expected a positive integer, got {sync_period!r}")
+        raise ValueError(
+            f"sync_period: expected a positive integer, got {sync_period!r}"
+        )
     if isinstance(alpha, (int, float)) and not 0 < alpha <= 1:
         raise ValueError(f"alpha: expected a number in (0, 1], got {alpha}")
 

@@ -41,8 +41,10 @@ def unrolled(game: Game, optimizer: Optimizer, unroll_steps: int = 5) -> Dynamic
       Networks. ICLR.
     """
     check_optimizer(optimizer)
-    if not isinstance(unroll_steps, int) or isinstance(unroll_steps, bool) or (
-        unroll_steps < 0
+    if (
+        not isinstance(unroll_steps, int)
+        or isinstance(unroll_steps, bool)
+        or (unroll_steps < 0)
     ):
         raise ValueError(
             f"unroll_steps: expected a non-negative integer, got {unroll_steps!r}"

@@ -3,5 +3,6 @@
 from gamedyn.games.dirac import dirac_gan
 from gamedyn.games.gan import gan
 from gamedyn.games.quadratic import bilinear, quadratic
+from gamedyn.games.regularized import consensus_game
 
-__all__ = ["bilinear", "dirac_gan", "gan", "quadratic"]
+__all__ = ["bilinear", "consensus_game", "dirac_gan", "gan", "quadratic"]

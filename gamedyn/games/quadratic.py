@@ -42,7 +42,9 @@ def quadratic(A, P=None, Q=None) -> Game:
 
     def init(key):
         kx, ky = jax.random.split(key)
-        return jax.random.normal(kx, (m,), A.dtype), jax.random.normal(ky, (n,), A.dtype)
+        return jax.random.normal(kx, (m,), A.dtype), jax.random.normal(
+            ky, (n,), A.dtype
+        )
 
     def losses(params, key=None):
         x, y = params

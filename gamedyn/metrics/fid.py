@@ -24,11 +24,13 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     Raises:
       ValueError: on shapes that do not match.
     """
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(
-        np.asarray(mu2, np.float64)
+    mu1, mu2 = (
+        np.atleast_1d(np.asarray(mu1, np.float64)),
+        np.atleast_1d(np.asarray(mu2, np.float64)),
     )
-    s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(
-        np.asarray(sigma2, np.float64)
+    s1, s2 = (
+        np.atleast_2d(np.asarray(sigma1, np.float64)),
+        np.atleast_2d(np.asarray(sigma2, np.float64)),
     )
     d = mu1.shape[0]
     if mu1.ndim != 1 or mu2.shape != (d,):
