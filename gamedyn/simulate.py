@@ -25,9 +25,8 @@ class Trajectory(NamedTuple):
         every ``every`` steps (``num_steps // every + 1`` records).
       final: the params after the last step.
       diverged_step: int array, the first step (1-based) whose params are not all
-        finite, or -1. From that step on the run counts as frozen: later records and
-        ``final`` hold the non-finite params of the diverging step (``state`` and
-        the metrics after it are not meaningful).
+        finite, or -1. From that step on the run is over: later records and
+        ``final`` are NaN (so are the metrics; ``state`` is not meaningful).
       steps: the step index of each record (``0, every, 2 every, ...``).
       metrics: dict of per-record metrics (see :func:`simulate`).
       state: the dynamics' state after the last step (to continue the run).
@@ -99,19 +98,18 @@ def _run(dynamics, num_steps, every, game, names, params, state, key, equilibriu
     metric_fn = _metric_fn(game, names)
     metric_key = jax.random.fold_in(key, -1 % 2**31)
 
-    # The loop carries the params at the diverging step separately instead of
-    # freezing the iterate (a select on the carry per step halves the throughput of
-    # small vmapped games); records substitute them from that step on.
+    # Divergence is tracked by counting finite steps (no select on the iterate: a
+    # per-step select halves the throughput of small vmapped games); records mask
+    # the params from the diverging step on.
     def one_step(carry, _):
-        p, s, dstep, t, p_div = carry
+        p, s, ok, num_ok, t = carry
         p, s = dynamics.step(p, s, jax.random.fold_in(key, t))
-        t = t + 1
-        first = (dstep < 0) & ~_all_finite(p)
-        return (p, s, jnp.where(first, t, dstep), t, _where(first, p, p_div)), None
+        ok = ok & _all_finite(p)
+        return (p, s, ok, num_ok + ok.astype(jnp.int32), t + 1), None
 
     def current(carry):
-        p, _, dstep, _, p_div = carry
-        return _where(dstep >= 0, p_div, p)
+        p, ok = carry[0], carry[2]
+        return jax.tree.map(lambda x: jnp.where(ok, x, jnp.nan), p)
 
     def record(p, t):
         if metric_fn is None:
@@ -120,16 +118,11 @@ def _run(dynamics, num_steps, every, game, names, params, state, key, equilibriu
 
     def chunk(carry, _):
         carry, _ = jax.lax.scan(one_step, carry, length=every)
-        return carry, record(current(carry), carry[3])
+        return carry, record(current(carry), carry[4])
 
-    carry = (
-        params,
-        state,
-        jnp.asarray(-1, jnp.int32),
-        jnp.asarray(0, jnp.int32),
-        params,
-    )
-    first = record(params, carry[3])
+    zero = jnp.asarray(0, jnp.int32)
+    carry = (params, state, jnp.asarray(True), zero, zero)
+    first = record(params, zero)
     carry, recs = jax.lax.scan(chunk, carry, length=num_steps // every)
     if num_steps % every:
         carry, _ = jax.lax.scan(one_step, carry, length=num_steps % every)
@@ -138,7 +131,7 @@ def _run(dynamics, num_steps, every, game, names, params, state, key, equilibriu
     return Trajectory(
         params=stacked[0],
         final=current(carry),
-        diverged_step=carry[2],
+        diverged_step=jnp.where(carry[2], -1, carry[3] + 1),
         steps=steps,
         metrics=stacked[1],
         state=carry[1],
@@ -162,7 +155,7 @@ def simulate(
     The run is jit-compiled (a second call with the same dynamics, settings and
     shapes does not re-trace), works under ``jax.vmap`` and on any device, and never
     raises on divergence: the first step whose params are not finite is reported in
-    ``diverged_step`` and the run is frozen from there on. Step ``t`` (0-based) uses
+    ``diverged_step`` and later records are NaN. Step ``t`` (0-based) uses
     the key ``fold_in(key, t)``.
 
     Args:

@@ -57,7 +57,7 @@ def test_no_retrace_on_second_call():
     assert len(traces) == n
 
 
-def test_divergence_is_a_value_and_run_freezes():
+def test_divergence_is_a_value_and_later_records_are_nan():
     # simultaneous GD on the WGAN Dirac-GAN with a huge step blows up to inf.
     game = gd.games.dirac_gan("wgan")
     traj = gd.simulate(
@@ -65,11 +65,18 @@ def test_divergence_is_a_value_and_run_freezes():
     )
     k = int(traj.diverged_step)
     assert k > 0
-    th = np.asarray(traj.params[0])
-    assert np.all(np.isfinite(th[:k]))
-    assert not np.isfinite(th[k]) or not np.isfinite(np.asarray(traj.params[1])[k])
-    # frozen from the diverging step on
-    np.testing.assert_array_equal(th[k:], th[k])
+    th, ps = np.asarray(traj.params[0]), np.asarray(traj.params[1])
+    assert np.all(np.isfinite(th[:k])) and np.all(np.isfinite(ps[:k]))
+    assert np.all(np.isnan(th[k:])) and np.all(np.isnan(ps[k:]))
+    assert np.isnan(float(traj.final[0]))
+    # an independent loop: the first step with a non-finite value
+    t, p, h = np.float32(1.0), np.float32(1.0), np.float32(1e30)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(1, 51):
+            t, p = t - h * p, p + h * t
+            if not (np.isfinite(t) and np.isfinite(p)):
+                break
+    assert k == step
 
 
 def test_divergence_in_a_vmapped_batch_keeps_the_others():

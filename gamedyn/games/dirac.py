@@ -6,8 +6,8 @@ import jax
 import jax.numpy as jnp
 
 from gamedyn._game import Game
-from gamedyn.games.gan import gan
 from gamedyn.losses import GANLoss
+from gamedyn.losses import get as get_loss
 from gamedyn.regularizers import Regularizer
 
 
@@ -25,10 +25,12 @@ def dirac_gan(
     ``L(theta, psi) = f(psi * theta) + f(0)``; the generator minimises ``L`` and the
     discriminator maximises ``L`` minus its regularizer. The unique equilibrium is
     ``(0, 0)``, where the unregularized Jacobian has eigenvalues ``+-f'(0) i`` (purely
-    imaginary: simultaneous GD diverges, alternating GD cycles). It is built with
-    :func:`gamedyn.games.gan`, so its regularizers are the neural GANs' own code:
-    R1 and R2 give ``gamma / 2 * psi^2``, the gradient penalty
-    ``gamma / 2 * (|psi| - target)^2``.
+    imaginary: simultaneous GD diverges, alternating GD cycles). It is the GAN of
+    :func:`gamedyn.games.gan` with a point-mass generator and a linear discriminator,
+    written on scalars for speed; its losses and regularizers are the neural GANs' own
+    code (R1 and R2 give ``gamma / 2 * psi^2``, the gradient penalty
+    ``gamma / 2 * (|psi| - target)^2``), and it draws instance noise from the key
+    exactly as :func:`gamedyn.games.gan` does.
 
     Args:
       loss: ``"standard"`` (``f(t) = -log(1 + e^-t)``), ``"non_saturating"``,
@@ -48,6 +50,16 @@ def dirac_gan(
       Mescheder, Geiger, Nowozin 2018, Which Training Methods for GANs do actually
       Converge? ICML.
     """
+    gan_loss = get_loss(loss)
+    if regularizer is not None and not callable(regularizer):
+        raise ValueError(
+            "regularizer: expected None or a penalty from gamedyn.regularizers, got "
+            f"{type(regularizer).__name__}"
+        )
+    if isinstance(instance_noise, (int, float)) and instance_noise < 0:
+        raise ValueError(
+            f"instance_noise: expected a non-negative std, got {instance_noise}"
+        )
     noisy = not (isinstance(instance_noise, (int, float)) and instance_noise == 0)
     if start is not None and len(start) != 2:
         raise ValueError(f"start: expected a pair (theta, psi) or None, got {start!r}")
@@ -58,14 +70,31 @@ def dirac_gan(
             return theta, psi
         return jnp.asarray(start[0], float), jnp.asarray(start[1], float)
 
-    return gan(
-        init,
-        generator=lambda theta, z: theta + jnp.zeros_like(z),
-        discriminator=lambda psi, x: psi * x,
-        sample_data=lambda key, n: jnp.zeros((n,)),
-        sample_noise=lambda key, n: jnp.zeros((n,)),
-        loss=loss,
-        regularizer=regularizer,
-        batch_size=num_samples if noisy else 1,
-        instance_noise=instance_noise,
-    )
+    def losses(params, key=None):
+        theta, psi = params
+        if key is None:
+            key = jax.random.key(0)
+        # the same key layout as gamedyn.games.gan: (data, noise, instance, penalty)
+        _, _, k_inst, k_reg = jax.random.split(key, 4)
+        x_real, x_fake = jnp.zeros_like(theta), theta
+        if noisy:  # expectations over num_samples noisy samples
+            k_real, k_fake = jax.random.split(k_inst)
+            shape = (num_samples,) + theta.shape
+            x_real = instance_noise * jax.random.normal(k_real, shape, theta.dtype)
+            x_fake = theta + instance_noise * jax.random.normal(
+                k_fake, shape, theta.dtype
+            )
+
+        def discriminator(x):
+            return psi * x
+
+        d_real, d_fake = discriminator(x_real), discriminator(x_fake)
+        loss_g = gan_loss.generator(d_real, d_fake)
+        loss_d = gan_loss.discriminator(d_real, d_fake)
+        if regularizer is not None:
+            loss_d = loss_d + regularizer(
+                discriminator, jnp.atleast_1d(x_real), jnp.atleast_1d(x_fake), k_reg
+            )
+        return loss_g, loss_d
+
+    return Game(init=init, losses=losses)
