@@ -1,0 +1,539 @@
+"""Hyperparameter sweeps: one compiled, vmapped, chunked and sharded program per grid.
+
+:func:`sweep` evaluates a function on the Cartesian product of a grid of
+hyperparameters. The configurations are flattened, cut into chunks of bounded size,
+and each chunk is split over a 1-D :class:`jax.sharding.Mesh` of devices with
+:func:`jax.shard_map`: every device ``vmap``-s the function over its share. The same
+call runs on one CPU, on several GPUs, or on several hosts after
+``jax.distributed.initialize()`` (every process makes the same call). The Dirac-GAN
+helpers below (:func:`dirac_run`, :func:`dirac_spectral_radius`) give the
+learning-rate x regularization phase diagrams of Mescheder et al. (2018) and their
+closed-form stability boundary.
+
+References:
+  Mescheder, Geiger, Nowozin 2018, Which Training Methods for GANs do actually
+  Converge? ICML.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from gamedyn import dynamics as _dynamics
+from gamedyn import outcomes as _outcomes
+from gamedyn import regularizers as _regularizers
+from gamedyn._game import vector_field
+from gamedyn.games.dirac import dirac_gan
+from gamedyn.simulate import simulate
+
+_AXIS = "configs"
+
+
+def sweep_keys(key: jax.Array | int, num: int) -> jax.Array:
+    """``num`` independent PRNG keys derived reproducibly from one key: a seed axis.
+
+    ``sweep_keys(key, n)[i]`` is ``jax.random.split(key, n)[i]``; the same ``key``
+    (or integer seed) always gives the same keys, so a sweep with a seed axis is
+    reproducible. Use it as a grid value, ``grid = {"key": sweep_keys(0, 8), ...}``,
+    and let ``fn`` take ``key``.
+
+    Args:
+      key: a PRNG key (new-style or raw ``uint32[2]``) or an integer seed.
+      num: number of keys (integer >= 1).
+
+    Returns:
+      A 1-D array of ``num`` new-style PRNG keys.
+    """
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
+        raise ValueError(f"num: expected an integer >= 1, got {num!r}")
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        key = jax.random.key(int(key))
+    key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != (2,) or key.dtype != jnp.uint32:
+            raise ValueError(
+                "key: expected a PRNG key or an integer seed, got an array of shape "
+                f"{key.shape} and dtype {key.dtype}"
+            )
+        key = jax.random.wrap_key_data(key)
+    if key.shape != ():
+        raise ValueError(f"key: expected a single PRNG key, got shape {key.shape}")
+    return jax.random.split(key, int(num))
+
+
+def _check_grid(fn: Callable[..., Any], grid: Any) -> dict[str, Any]:
+    if not isinstance(grid, Mapping):
+        raise ValueError(
+            "grid: expected a dict name -> 1-D array of values, got "
+            f"{type(grid).__name__}"
+        )
+    if not grid:
+        raise ValueError(
+            "grid: expected a non-empty dict name -> 1-D array of values, got an "
+            "empty dict"
+        )
+    values = {}
+    for name, value in grid.items():
+        if not isinstance(name, str):
+            raise ValueError(f"grid: expected string keys, got {name!r}")
+        if isinstance(value, jax.Array):
+            arr = value
+        else:
+            arr = np.asarray(value)
+            if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+                raise ValueError(
+                    f"grid[{name!r}]: expected numeric values, got dtype {arr.dtype}"
+                )
+        if arr.ndim != 1:
+            raise ValueError(
+                f"grid[{name!r}]: expected a 1-D array of values, got shape "
+                f"{tuple(arr.shape)}"
+            )
+        if arr.shape[0] == 0:
+            raise ValueError(f"grid[{name!r}]: expected at least one value, got none")
+        values[name] = arr
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins etc.: let the call decide
+        return values
+    params = sig.parameters.values()
+    if not any(p.kind is p.VAR_KEYWORD for p in params):
+        ok = {
+            p.name
+            for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+        for name in values:
+            if name not in ok:
+                raise ValueError(
+                    f"grid: key {name!r} is not an argument of fn (it accepts "
+                    f"{sorted(ok)})"
+                )
+    missing = [
+        p.name
+        for p in params
+        if p.default is p.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and p.name not in values
+    ]
+    if missing:
+        raise ValueError(
+            f"grid: fn's arguments {missing} have no default and no grid axis"
+        )
+    return values
+
+
+def _check_devices(devices: Any) -> tuple[Any, ...]:
+    if devices is None:
+        return tuple(jax.devices())
+    if isinstance(devices, jax.Device):
+        devices = (devices,)
+    try:
+        devices = tuple(devices)
+    except TypeError:
+        raise ValueError(
+            f"devices: expected a sequence of jax devices, got {type(devices).__name__}"
+        ) from None
+    if not devices or not all(isinstance(d, jax.Device) for d in devices):
+        raise ValueError(
+            "devices: expected a non-empty sequence of jax devices (e.g. "
+            f"jax.devices()), got {devices!r}"
+        )
+    if len(set(devices)) != len(devices):
+        raise ValueError("devices: expected distinct devices, got repeats")
+    return devices
+
+
+def _build(
+    fn: Callable[..., Any],
+    names: tuple[str, ...],
+    sizes: tuple[int, ...],
+    per_device: int,
+    devices: tuple[Any, ...],
+):
+    """The jitted ``program(start, *values)`` evaluating one chunk of configs."""
+    mesh = Mesh(np.asarray(devices, dtype=object), (_AXIS,))
+    total = math.prod(sizes)
+
+    def local(start, *values):
+        first = start + jax.lax.axis_index(_AXIS) * per_device
+        flat = jnp.minimum(first + jnp.arange(per_device, dtype=jnp.int32), total - 1)
+        index = jnp.unravel_index(flat, sizes)
+        points = {n: v[i] for n, v, i in zip(names, values, index)}
+        return jax.vmap(lambda p: fn(**p))(points)
+
+    mapped = jax.shard_map(
+        local,
+        mesh=mesh,
+        in_specs=(PartitionSpec(),) * (1 + len(names)),
+        out_specs=PartitionSpec(_AXIS),
+        check_vma=False,
+    )
+    return jax.jit(mapped), mesh
+
+
+_build_cached = functools.lru_cache(maxsize=64)(_build)
+
+
+def _program(fn, names, sizes, per_device, devices):
+    try:
+        return _build_cached(fn, names, sizes, per_device, devices)
+    except TypeError:  # an unhashable fn: build it afresh
+        return _build(fn, names, sizes, per_device, devices)
+
+
+def _to_host(tree):
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        return multihost_utils.process_allgather(tree, tiled=True)
+    return jax.device_get(tree)
+
+
+def sweep(
+    fn: Callable[..., Any],
+    grid: Mapping[str, Any],
+    *,
+    chunk_size: int | None = None,
+    devices: Sequence[Any] | None = None,
+    progress: bool = False,
+) -> Any:
+    """Evaluates ``fn`` on the Cartesian product of ``grid``, in one compiled program.
+
+    The ``N = prod_k len(grid[k])`` configurations are numbered in C order (the last
+    key varies fastest) and evaluated ``chunk_size`` at a time; each chunk is
+    padded to a multiple of the number of devices, split over a 1-D mesh of
+    ``devices`` (:func:`jax.shard_map`), ``jax.vmap``-ed on each device, and the
+    padding (repeats of the last configuration) is trimmed. The program depends only
+    on ``fn``, the grid's names, sizes and dtypes, the chunk size and the devices: it
+    is traced once and reused for every chunk and for later calls with new values
+    of the same shapes. ``fn`` never stops the sweep: a configuration whose run
+    diverges leaves its NaN (or the flag ``fn`` returns, e.g.
+    ``Trajectory.diverged_step``) in its cell.
+
+    On several hosts, call ``jax.distributed.initialize()`` first and make the same
+    call in every process: ``devices`` defaults to all global devices and every
+    process receives the whole result.
+
+    Args:
+      fn: ``fn(**point) -> pytree of arrays``, where ``point`` maps each grid name
+        to one value; traceable with JAX (it is vmapped and jit-compiled).
+      grid: dict name -> 1-D array of values (numbers or PRNG keys, see
+        :func:`sweep_keys`). Names must be arguments of ``fn``.
+      chunk_size: configurations per compiled call (rounded up to a multiple of the
+        number of devices); bounds the memory to one chunk's intermediates. None
+        evaluates the whole grid at once.
+      devices: the devices to shard the configurations over; default
+        ``jax.devices()``.
+      progress: show a tqdm progress bar over the chunks.
+
+    Returns:
+      ``fn``'s output pytree with NumPy leaves of shape
+      ``(len(grid[k1]), len(grid[k2]), ...) + fn's own leaf shape``, keys in the
+      dict's order.
+
+    Examples:
+      >>> import gamedyn as gd, jax.numpy as jnp
+      >>> out = gd.sweep(lambda a, b: a * b, {"a": jnp.arange(3.0), "b": jnp.ones(2)})
+      >>> out.shape
+      (3, 2)
+    """
+    values = _check_grid(fn, grid)
+    devices = _check_devices(devices)
+    names = tuple(values)
+    sizes = tuple(int(v.shape[0]) for v in values.values())
+    total = math.prod(sizes)
+    if total >= 2**31:
+        raise ValueError(f"grid: expected fewer than 2**31 configurations, got {total}")
+    num_dev = len(devices)
+    if chunk_size is None:
+        chunk = total
+    else:
+        if (
+            isinstance(chunk_size, bool)
+            or not isinstance(chunk_size, (int, np.integer))
+            or chunk_size < 1
+        ):
+            raise ValueError(
+                f"chunk_size: expected None or an integer >= 1, got {chunk_size!r}"
+            )
+        chunk = min(int(chunk_size), total)
+    per_device = -(-chunk // num_dev)
+    chunk = per_device * num_dev
+    program, mesh = _program(fn, names, sizes, per_device, devices)
+    replicated = NamedSharding(mesh, PartitionSpec())
+    args = [jax.device_put(v, replicated) for v in values.values()]
+    starts = range(0, total, chunk)
+
+    def offset(start: int) -> jax.Array:
+        return jax.device_put(np.int32(start), replicated)
+
+    out_shapes = jax.eval_shape(program, offset(0), *args)
+    for leaf in jax.tree.leaves(out_shapes):
+        if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            raise ValueError(
+                "fn: returned PRNG keys, which a sweep cannot gather; return "
+                "jax.random.key_data(key) instead"
+            )
+    result = jax.tree.map(
+        lambda s: np.empty((total,) + s.shape[1:], s.dtype), out_shapes
+    )
+
+    def store(start, out):
+        n = min(chunk, total - start)
+        host = _to_host(out)
+        jax.tree.map(
+            lambda r, o: r.__setitem__(slice(start, start + n), o[:n]), result, host
+        )
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="config", desc="sweep")
+    pending = None
+    for start in starts:
+        out = program(offset(start), *args)  # dispatched asynchronously
+        if pending is not None:
+            store(*pending)
+            if bar is not None:
+                bar.update(min(chunk, total - pending[0]))
+        pending = (start, out)
+    store(*pending)
+    if bar is not None:
+        bar.update(min(chunk, total - pending[0]))
+        bar.close()
+    return jax.tree.map(lambda r: r.reshape(sizes + r.shape[1:]), result)
+
+
+# --- The Dirac-GAN phase diagram: simulation and closed-form stability ----------------
+
+DIRAC_METHODS = (
+    "simultaneous",
+    "alternating",
+    "extragradient",
+    "optimistic",
+    "consensus",
+)
+"""Update rules with a closed-form linearisation on the Dirac-GAN (and
+:func:`dirac_run` support)."""
+
+DIRAC_REGULARIZERS = ("r1", "r2", "none")
+"""Regularizers whose weight ``gamma`` :func:`dirac_run` sweeps."""
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
+
+
+def _dirac_dynamics(method, game, lr, gamma_consensus):
+    opt = optax.sgd(lr)
+    if method == "consensus":
+        return _dynamics.consensus(game, opt, gamma_consensus)
+    return getattr(_dynamics, method)(game, opt)
+
+
+def dirac_run(
+    method: str,
+    *,
+    loss: str = "standard",
+    regularizer: str = "r1",
+    num_steps: int = 500,
+    every: int = 5,
+    start: tuple[float, float] = (1.0, 1.0),
+    consensus: float = 1.0,
+    tol: float = 1e-2,
+    growth: float = 2.0,
+    tail: float = 0.2,
+    shrink: float = 0.5,
+) -> Callable[..., dict[str, jax.Array]]:
+    """A function of ``(lr, gamma)`` training the Dirac-GAN once, for :func:`sweep`.
+
+    Plain SGD with step ``lr`` on the Dirac-GAN (Mescheder et al. 2018) whose
+    discriminator is penalised by ``regularizer`` with weight ``gamma``; the run is
+    summarised by its outcome (:func:`gamedyn.outcomes.classify` of the distance to
+    the equilibrium ``(0, 0)``) and its empirical per-step rate
+    (:func:`gamedyn.outcomes.rate`).
+
+    Args:
+      method: a name from :data:`DIRAC_METHODS`.
+      loss: the GAN loss (``"standard"``, ``"non_saturating"``, ``"wgan"``, ...).
+      regularizer: ``"r1"``, ``"r2"`` or ``"none"`` (then ``gamma`` is ignored).
+      num_steps: steps per run.
+      every: record the distance every ``every`` steps.
+      start: the starting point ``(theta, psi)``.
+      consensus: the consensus weight for ``method="consensus"``.
+      tol, growth, tail, shrink: passed to :func:`gamedyn.outcomes.classify`.
+
+    Returns:
+      ``fn(lr, gamma) -> dict`` with ``outcome`` (int code), ``rate`` (per step),
+      ``distance`` (the final distance) and ``diverged_step`` (-1 or the step).
+    """
+    _check_choice("method", method, DIRAC_METHODS)
+    _check_choice("regularizer", regularizer, DIRAC_REGULARIZERS)
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"num_steps: expected an integer >= 1, got {num_steps!r}")
+    if isinstance(every, bool) or not isinstance(every, int) or not 1 <= every:
+        raise ValueError(f"every: expected an integer >= 1, got {every!r}")
+    if num_steps // every < 2:
+        raise ValueError(
+            f"every: expected at least 2 records (num_steps // every >= 2), got "
+            f"num_steps={num_steps}, every={every}"
+        )
+
+    def fn(lr: jax.Array, gamma: jax.Array = 0.0) -> dict[str, jax.Array]:
+        reg = None
+        if regularizer != "none":
+            reg = getattr(_regularizers, regularizer)(gamma)
+        game = dirac_gan(loss, reg, start=start)
+        params = game.init(jax.random.key(0))
+        zero = jax.tree.map(jnp.zeros_like, params)
+        dyn = _dirac_dynamics(method, game, lr, consensus)
+        traj = simulate(
+            dyn,
+            params,
+            num_steps,
+            every=every,
+            metrics=("distance",),
+            equilibrium=zero,
+        )
+        dist = traj.metrics["distance"]
+        return {
+            "outcome": _outcomes.classify(
+                dist, tol=tol, growth=growth, tail=tail, shrink=shrink
+            ),
+            "rate": _outcomes.rate(dist, tail=0.5, every=every),
+            "distance": dist[-1],
+            "diverged_step": traj.diverged_step,
+        }
+
+    return fn
+
+
+@functools.lru_cache(maxsize=16)
+def _dirac_jacobian(loss: str) -> np.ndarray:
+    game = dirac_gan(loss, None)
+    xi = vector_field(game)
+    jac = jax.jit(jax.jacfwd(lambda w: jnp.stack(xi((w[0], w[1])))))(jnp.zeros(2))
+    return np.asarray(jac, dtype=float)
+
+
+def dirac_jacobian(
+    gamma: Any = 0.0, *, loss: str = "standard", regularizer: str = "r1"
+) -> np.ndarray:
+    """The Jacobian of ``xi`` at the Dirac-GAN's equilibrium ``(0, 0)``.
+
+    ``J = [[0, f'(0)], [-f'(0), gamma]]`` for R1 or R2 (``gamma / 2 psi^2`` adds
+    ``gamma psi`` to the discriminator's gradient), in the descent convention
+    ``w <- w - h xi``; ``f'(0)`` (1/2 for the standard loss, 1 for WGAN) is computed by
+    autodiff from the loss.
+
+    Args:
+      gamma: regularization weights, any shape (broadcast).
+      loss: the GAN loss name.
+      regularizer: ``"r1"``, ``"r2"`` or ``"none"``.
+
+    Returns:
+      ``gamma.shape + (2, 2)`` float64 NumPy array.
+    """
+    _check_choice("regularizer", regularizer, DIRAC_REGULARIZERS)
+    gamma = np.asarray(gamma, dtype=float)
+    jac = np.broadcast_to(_dirac_jacobian(loss), gamma.shape + (2, 2)).copy()
+    if regularizer != "none":
+        jac[..., 1, 1] += gamma
+    return jac
+
+
+def dirac_step_matrix(
+    method: str,
+    lr: Any,
+    gamma: Any = 0.0,
+    *,
+    loss: str = "standard",
+    regularizer: str = "r1",
+    consensus: float = 1.0,
+) -> np.ndarray:
+    """The linearised step map of an update rule at the Dirac-GAN's equilibrium.
+
+    With ``J`` from :func:`dirac_jacobian` (blocks ``J_gg, J_gd; J_dg, J_dd``) and
+    step ``h = lr``:
+
+    - simultaneous: ``I - h J``;
+    - alternating (discriminator first): ``[[1 - h J_gg + h^2 J_gd J_dg,
+      -h J_gd (1 - h J_dd)], [-h J_dg, 1 - h J_dd]]``;
+    - extragradient: ``I - h J + h^2 J^2``;
+    - optimistic: on ``(w_k, w_{k-1})``, ``[[I - 2 h J, h J], [I, 0]]``;
+    - consensus: ``I - h (J + c J^T J)``.
+
+    Args:
+      method: a name from :data:`DIRAC_METHODS`.
+      lr: step sizes, any shape; broadcast with ``gamma``.
+      gamma: regularization weights.
+      loss, regularizer: as in :func:`dirac_run`.
+      consensus: the consensus weight ``c``.
+
+    Returns:
+      ``broadcast(lr, gamma).shape + (d, d)`` with ``d = 4`` for optimistic, else 2.
+    """
+    _check_choice("method", method, DIRAC_METHODS)
+    lr, gamma = np.broadcast_arrays(np.asarray(lr, float), np.asarray(gamma, float))
+    jac = dirac_jacobian(gamma, loss=loss, regularizer=regularizer)
+    h = lr[..., None, None]
+    eye = np.eye(2)
+    if method == "simultaneous":
+        return eye - h * jac
+    if method == "extragradient":
+        return eye - h * jac + h**2 * (jac @ jac)
+    if method == "consensus":
+        return eye - h * (jac + consensus * np.swapaxes(jac, -1, -2) @ jac)
+    if method == "alternating":
+        h = lr
+        jgg, jgd = jac[..., 0, 0], jac[..., 0, 1]
+        jdg, jdd = jac[..., 1, 0], jac[..., 1, 1]
+        m = np.empty_like(jac)
+        m[..., 0, 0] = 1 - h * jgg + h**2 * jgd * jdg
+        m[..., 0, 1] = -h * jgd * (1 - h * jdd)
+        m[..., 1, 0] = -h * jdg
+        m[..., 1, 1] = 1 - h * jdd
+        return m
+    m = np.zeros(jac.shape[:-2] + (4, 4))  # optimistic
+    m[..., :2, :2] = eye - 2 * h * jac
+    m[..., :2, 2:] = h * jac
+    m[..., 2:, :2] = eye
+    return m
+
+
+def dirac_spectral_radius(
+    method: str,
+    lr: Any,
+    gamma: Any = 0.0,
+    *,
+    loss: str = "standard",
+    regularizer: str = "r1",
+    consensus: float = 1.0,
+) -> np.ndarray:
+    """The spectral radius of :func:`dirac_step_matrix`: the theoretical local rate.
+
+    The equilibrium is locally stable (the rule converges linearly from nearby
+    starts, at rate ``rho`` per step) when ``rho < 1`` and unstable when
+    ``rho > 1``; the contour ``rho = 1`` is the stability boundary drawn on phase
+    diagrams (:func:`gamedyn.plotting.phase_diagram`).
+
+    Returns:
+      ``broadcast(lr, gamma).shape`` float64 array.
+    """
+    m = dirac_step_matrix(
+        method, lr, gamma, loss=loss, regularizer=regularizer, consensus=consensus
+    )
+    return np.max(np.abs(np.linalg.eigvals(m)), axis=-1)
