@@ -1,0 +1,606 @@
+"""Classification of points, fixed-point finding, stability regions, path-angle.
+
+Sign convention as in :mod:`gamedyn.analysis.jacobian`: ``J`` is the Jacobian of the
+descent field ``xi``; gradient flow is stable where every eigenvalue of ``J`` has a
+positive real part, and the step with size ``h`` of an update rule on the linearised
+game ``xi(w) = J w`` is stable where its multipliers (the eigenvalues of the step
+matrix, memory included) lie inside the unit disc.
+
+References:
+  Mescheder, Nowozin, Geiger 2017, The Numerics of GANs. NeurIPS.
+  Gidel et al. 2019, Negative Momentum for Improved Game Dynamics. AISTATS.
+  Mazumdar, Ratliff, Sastry 2020, On Gradient-Based Learning in Continuous Games.
+  Berard et al. 2020, A Closer Look at the Optimization Landscapes of GANs. ICLR.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.optimize
+
+from gamedyn._game import Game, Params, vector_field
+from gamedyn.analysis.jacobian import (
+    NotAFixedPointWarning,
+    check_float_params,
+    compiled,
+    flat_vector_field,
+    jacobian,
+    player_sizes,
+    ravel_players,
+)
+
+RULES = (
+    "simultaneous",
+    "alternating",
+    "extragradient",
+    "optimistic",
+    "momentum",
+    "consensus",
+)
+"""Update rules whose linearised SGD step :func:`linear_step` builds."""
+
+SPECTRAL_RULES = ("simultaneous", "extragradient", "optimistic", "momentum")
+"""Rules whose multipliers depend on the eigenvalues of ``J`` alone
+(:func:`multipliers`); alternating and consensus depend on the blocks / ``J^T J``."""
+
+
+def _default_tol(dtype) -> float:
+    return float(np.sqrt(np.finfo(np.dtype(dtype)).eps))
+
+
+def _flat_dtype(params: Params):
+    return ravel_players(check_float_params(params))[0].dtype
+
+
+# --------------------------------------------------------------------------------
+# Classification.
+
+
+class Classification(NamedTuple):
+    """What kind of point ``params`` is, with the numbers behind the verdict.
+
+    Attributes:
+      kind: a short label: ``"not stationary"``, ``"differential Nash, stable"``,
+        ``"local Nash, stable"``, ``"stable, not Nash"``, ``"strict saddle"`` or
+        ``"marginal"`` (no eigenvalue in the open left half-plane but some on the
+        imaginary axis); ``", rotational"`` is appended when rotation dominates.
+      stationary: ``||xi|| <= tol``.
+      grad_norm: ``||xi(params)||``.
+      eigenvalues: the Jacobian's eigenvalues (complex, ``(n,)``).
+      min_real: the smallest real part (positive: stable under gradient flow).
+      max_imag_ratio: ``max |Im lambda| / |Re lambda|`` (inf for a non-zero purely
+        imaginary eigenvalue; 0 for a real spectrum).
+      hessian_min_eigenvalues: each player's smallest eigenvalue of its own Hessian.
+      local_nash: stationary and every own Hessian positive semidefinite.
+      differential_nash: stationary and every own Hessian positive definite
+        (Ratliff, Burden, Sastry 2013).
+      stable: stationary and every eigenvalue with real part ``> eig_tol``.
+      strict_saddle: stationary and some eigenvalue with real part ``< -eig_tol``
+        (gradient play avoids it almost surely; Mazumdar et al. 2020).
+      rotational: some eigenvalue with ``|Im| > max(|Re|, eig_tol)``.
+    """
+
+    kind: str
+    stationary: bool
+    grad_norm: float
+    eigenvalues: np.ndarray
+    min_real: float
+    max_imag_ratio: float
+    hessian_min_eigenvalues: tuple[float, ...]
+    local_nash: bool
+    differential_nash: bool
+    stable: bool
+    strict_saddle: bool
+    rotational: bool
+
+
+def classify(
+    game: Game,
+    params: Params,
+    key: jax.Array | None = None,
+    *,
+    tol: float | None = None,
+    eig_tol: float | None = None,
+) -> Classification:
+    """Classifies a point of a game from its vector field and dense Jacobian.
+
+    A stationary point (``xi = 0``) is a differential Nash equilibrium when each
+    player's own Hessian ``grad^2_i L_i`` (a diagonal block of ``J``) is positive
+    definite, and locally asymptotically stable (for gradient flow and small enough
+    steps of simultaneous GD) when every eigenvalue of ``J`` has a positive real part.
+    The two differ: stable points need not be Nash, and in general-sum games Nash
+    points need not be stable (Mazumdar et al. 2020; Jin et al. 2020).
+
+    Args:
+      game: the game.
+      params: the point.
+      key: fixed PRNG key for a stochastic game.
+      tol: threshold on ``||xi||`` for stationarity (default ``sqrt(eps)`` of the
+        dtype).
+      eig_tol: threshold below which a real part / Hessian eigenvalue counts as zero
+        (default ``sqrt(eps) * max(1, max |lambda|)``).
+
+    Returns:
+      a :class:`Classification`.
+    """
+    params = check_float_params(params)
+    dtype = _flat_dtype(params)
+    tol = _default_tol(dtype) if tol is None else float(tol)
+    grad_norm = float(jnp.linalg.norm(compiled(game).field(params, key)))
+    j = np.asarray(jacobian(game, params, key), np.float64)
+    lam = np.linalg.eigvals(j)
+    lam = lam[np.lexsort((-lam.imag, -lam.real))]
+    scale = max(1.0, float(np.max(np.abs(lam))))
+    eig_tol = _default_tol(dtype) * scale if eig_tol is None else float(eig_tol)
+    bounds = np.cumsum((0,) + player_sizes(check_float_params(params)))
+    hmins = tuple(
+        float(np.min(np.linalg.eigvalsh(0.5 * (b + b.T))))
+        for b in (j[s:e, s:e] for s, e in zip(bounds[:-1], bounds[1:], strict=True))
+    )
+    re, im = np.abs(lam.real), np.abs(lam.imag)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(im > eig_tol, im / re, 0.0)
+    stationary = grad_norm <= tol
+    min_real = float(np.min(lam.real))
+    local_nash = stationary and min(hmins) >= -eig_tol
+    differential_nash = stationary and min(hmins) > eig_tol
+    stable = stationary and min_real > eig_tol
+    strict_saddle = stationary and min_real < -eig_tol
+    rotational = bool(np.any((im > re) & (im > eig_tol)))
+    if not stationary:
+        kind = "not stationary"
+    elif stable and differential_nash:
+        kind = "differential Nash, stable"
+    elif stable and local_nash:
+        kind = "local Nash, stable"
+    elif stable:
+        kind = "stable, not Nash"
+    elif strict_saddle:
+        kind = "strict saddle"
+    else:
+        kind = "marginal"
+    if rotational:
+        kind += ", rotational"
+    return Classification(
+        kind=kind,
+        stationary=bool(stationary),
+        grad_norm=grad_norm,
+        eigenvalues=lam,
+        min_real=min_real,
+        max_imag_ratio=float(np.max(ratios)) if ratios.size else 0.0,
+        hessian_min_eigenvalues=hmins,
+        local_nash=bool(local_nash),
+        differential_nash=bool(differential_nash),
+        stable=bool(stable),
+        strict_saddle=bool(strict_saddle),
+        rotational=rotational,
+    )
+
+
+def warn_if_not_stationary(
+    game: Game, params: Params, key=None, tol: float | None = None
+) -> float:
+    """Warns :class:`NotAFixedPointWarning` if ``||xi(params)|| > tol``; returns it."""
+    params = check_float_params(params)
+    tol = _default_tol(_flat_dtype(params)) if tol is None else float(tol)
+    norm = float(jnp.linalg.norm(compiled(game).field(params, key)))
+    if norm > tol:
+        warnings.warn(
+            f"params: not a stationary point (||xi|| = {norm:.3g} > {tol:.3g}); the "
+            "stability analysis assumes an equilibrium and describes only the "
+            "linearisation here",
+            NotAFixedPointWarning,
+            stacklevel=3,
+        )
+    return norm
+
+
+# --------------------------------------------------------------------------------
+# Fixed points.
+
+
+class FixedPoint(NamedTuple):
+    """Result of :func:`find_fixed_point`.
+
+    Attributes:
+      params: the point found.
+      grad_norm: ``||xi(params)||`` there.
+      converged: ``grad_norm <= tol``; False also when the Hamiltonian method stopped
+        at a minimum of ``1/2 ||xi||^2`` that is not stationary (``J^T xi = 0``,
+        ``xi != 0``).
+      num_steps: Newton steps or optimizer iterations taken.
+    """
+
+    params: Params
+    grad_norm: float
+    converged: bool
+    num_steps: int
+
+
+def find_fixed_point(
+    game: Game,
+    params: Params,
+    key: jax.Array | None = None,
+    *,
+    method: str = "newton",
+    tol: float | None = None,
+    max_steps: int = 100,
+) -> FixedPoint:
+    """Finds a stationary point ``xi(w) = 0`` near ``params``.
+
+    ``"newton"``: Newton on ``xi`` damped by Levenberg-Marquardt,
+    ``w <- w - (J^T J + mu I)^{-1} J^T xi`` with ``mu`` adapted so that ``||xi||``
+    decreases (a singular ``J`` is fine); quadratic convergence near a regular root
+    (``mu -> 0``), dense ``J`` (small games). It finds every kind of stationary point,
+    saddles included: check the result with :func:`classify`. ``"hamiltonian"``: L-BFGS
+    on ``H(w) = 1/2 ||xi(w)||^2`` with ``grad H = J^T xi`` from one VJP (matrix-free;
+    Balduzzi et al. 2018, Mescheder et al. 2017); it may stop at a non-stationary
+    minimum of ``H``, reported by ``converged=False``.
+
+    Args:
+      game: the game.
+      params: the starting point.
+      key: fixed PRNG key for a stochastic game.
+      method: ``"newton"`` or ``"hamiltonian"``.
+      tol: target ``||xi||`` (default ``sqrt(eps)`` of the dtype, times 1e-2 for
+        Newton).
+      max_steps: iteration limit.
+
+    Returns:
+      a :class:`FixedPoint`.
+    """
+    if method not in ("newton", "hamiltonian"):
+        raise ValueError(f"method: expected 'newton' or 'hamiltonian', got {method!r}")
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps: expected a positive integer, got {max_steps!r}")
+    field, w, unravel = flat_vector_field(game, params, key)
+    dtype = w.dtype
+    if tol is None:
+        tol = _default_tol(dtype) * (1e-2 if method == "newton" else 1.0)
+    fns = compiled(game)
+
+    def field_jit(v):
+        return fns.field(unravel(v), key)
+
+    if method == "newton":
+
+        def jac(v):
+            return fns.jacobian(unravel(v), key)
+
+        g = np.asarray(field_jit(w), np.float64)
+        norm = float(np.linalg.norm(g))
+        steps, mu = 0, None
+        while norm > tol and steps < max_steps:
+            j = np.asarray(jac(w), np.float64)
+            jtj, jtg = j.T @ j, j.T @ g
+            if mu is None:
+                mu = 1e-6 * float(np.max(np.diag(jtj), initial=1.0))
+            for _ in range(40):  # Levenberg-Marquardt damping of the Newton step
+                d = np.linalg.solve(jtj + mu * np.eye(len(g)), jtg)
+                cand = w - jnp.asarray(d, w.dtype)
+                g_c = np.asarray(field_jit(cand), np.float64)
+                n_c = float(np.linalg.norm(g_c))
+                if np.isfinite(n_c) and n_c < norm:
+                    mu = max(mu / 4, 1e-15)
+                    break
+                mu *= 4
+            else:
+                break  # no decrease even for tiny steps: stuck
+            w, g, norm = cand, g_c, n_c
+            steps += 1
+        return FixedPoint(unravel(w), norm, norm <= tol, steps)
+
+    def h(v):
+        x = field(v)
+        return 0.5 * jnp.sum(x * x)
+
+    vg = jax.jit(jax.value_and_grad(h))
+
+    def fun(v):
+        val, grad = vg(jnp.asarray(v, dtype))
+        return float(val), np.asarray(grad, np.float64)
+
+    res = scipy.optimize.minimize(
+        fun,
+        np.asarray(w, np.float64),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_steps, "gtol": 0.0, "ftol": 0.0},
+    )
+    w = jnp.asarray(res.x, dtype)
+    norm = float(jnp.linalg.norm(field_jit(w)))
+    return FixedPoint(unravel(w), norm, norm <= tol, int(res.nit))
+
+
+# --------------------------------------------------------------------------------
+# Stability regions.
+
+
+def _check_rule(rule: str, allowed: Sequence[str]) -> None:
+    if rule not in allowed:
+        raise ValueError(f"rule: expected one of {tuple(allowed)}, got {rule!r}")
+
+
+def multipliers(z, rule: str, *, momentum: float = 0.0) -> np.ndarray:
+    """Multipliers of a rule's SGD step on the scalar linear game ``xi(w) = lambda w``
+    with ``z = h lambda``: the roots of its characteristic polynomial.
+
+    * simultaneous: ``mu = 1 - z``;
+    * extragradient: ``mu = 1 - z + z^2`` (``w~ = w - h J w``, ``w+ = w - h J w~``);
+    * optimistic: ``mu^2 - (1 - 2 z) mu - z = 0`` (``w+ = w - 2 h J w + h J w-``; the
+      memory doubles the multipliers);
+    * momentum (heavy ball, ``optax.sgd(h, momentum=beta)``):
+      ``mu^2 - (1 + beta - z) mu + beta = 0``; negative ``beta`` is Gidel et al.
+      (2019)'s negative momentum.
+
+    Args:
+      z: complex array of ``h * lambda``.
+      rule: one of :data:`SPECTRAL_RULES`.
+      momentum: ``beta`` for ``"momentum"``.
+
+    Returns:
+      complex array of shape ``z.shape + (r,)``, ``r`` 1 or 2.
+    """
+    _check_rule(rule, SPECTRAL_RULES)
+    z = np.asarray(z, np.complex128)
+    if rule == "simultaneous":
+        return (1 - z)[..., None]
+    if rule == "extragradient":
+        return (1 - z + z * z)[..., None]
+    if rule == "optimistic":
+        b, c = -(1 - 2 * z), -z
+    else:
+        b, c = -(1 + momentum - z), momentum + 0 * z
+    root = np.sqrt(b * b - 4 * c)
+    return np.stack([(-b + root) / 2, (-b - root) / 2], axis=-1)
+
+
+def step_radius(z, rule: str, *, momentum: float = 0.0) -> np.ndarray:
+    """``max |mu|`` over :func:`multipliers`: the step contracts the direction of
+    eigenvalue ``lambda = z / h`` iff it is below 1."""
+    return np.max(np.abs(multipliers(z, rule, momentum=momentum)), axis=-1)
+
+
+def max_stable_step(
+    lam,
+    rule: str,
+    *,
+    momentum: float = 0.0,
+    h_max: float | None = None,
+    num: int = 4096,
+) -> float:
+    """The largest ``h`` such that every step size in ``(0, h)`` makes the linearised
+    rule converge (spectral radius ``< 1`` for every eigenvalue ``lam``).
+
+    Simultaneous GD has the closed form ``min 2 Re(lambda) / |lambda|^2`` (0 if some
+    ``Re(lambda) <= 0``); the others are found on a geometric grid refined by
+    bisection. On the bilinear game (``lambda = +-i sigma``) extragradient gives
+    ``1 / sigma_max``.
+
+    Args:
+      lam: eigenvalues of the game Jacobian (non-zero).
+      rule: one of :data:`SPECTRAL_RULES`.
+      momentum: ``beta`` for ``"momentum"``.
+      h_max: largest step considered (default ``10 / max |lambda|``).
+      num: grid size.
+
+    Returns:
+      ``h*`` (0.0 when no small step is stable).
+    """
+    _check_rule(rule, SPECTRAL_RULES)
+    lam = np.ravel(np.asarray(lam, np.complex128))
+    if lam.size == 0 or np.any(lam == 0):
+        raise ValueError("lam: expected a non-empty array of non-zero eigenvalues")
+    if rule == "simultaneous":
+        if np.any(lam.real <= 0):
+            return 0.0
+        return float(np.min(2 * lam.real / np.abs(lam) ** 2))
+    scale = float(np.max(np.abs(lam)))
+    h_max = 10.0 / scale if h_max is None else float(h_max)
+
+    def rho(h):
+        return float(np.max(step_radius(h * lam, rule, momentum=momentum)))
+
+    grid = np.geomspace(h_max * 1e-6, h_max, num)
+    bad = [h for h in grid if rho(h) >= 1.0]
+    if not bad:
+        return h_max
+    hi = bad[0]
+    if hi == grid[0]:
+        return 0.0
+    lo = grid[np.searchsorted(grid, hi) - 1]
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if rho(mid) < 1.0 else (lo, mid)
+    return float(lo)
+
+
+def linear_step(
+    jac,
+    h: float,
+    rule: str,
+    *,
+    sizes: Sequence[int] | None = None,
+    gamma: float = 0.0,
+    momentum: float = 0.0,
+) -> np.ndarray:
+    """The matrix of a rule's SGD step with size ``h`` on the linear game
+    ``xi(w) = J w``, in the coordinates of :func:`gamedyn.analysis.update_jacobian`.
+
+    * simultaneous: ``I - h J``; extragradient: ``I - h J + h^2 J^2``;
+      consensus: ``I - h (J + gamma J^T J)``;
+    * alternating: players updated last to first, each with the newest params:
+      ``prod_i (I - h P_i J)`` with ``P_i`` the projection on player ``i``;
+    * optimistic on ``(w, u_prev)``: ``[[I - 2hJ, -I], [-hJ, 0]]``;
+    * momentum on ``(w, v)`` (optax's trace): ``[[I - hJ, -h beta I], [J, beta I]]``.
+
+    Args:
+      jac: ``(n, n)`` Jacobian (e.g. :func:`gamedyn.analysis.jacobian`).
+      h: step size.
+      rule: one of :data:`RULES`.
+      sizes: per-player sizes (required for ``"alternating"``, see
+        :func:`gamedyn.analysis.jacobian.player_sizes`).
+      gamma: consensus weight.
+      momentum: heavy-ball ``beta``.
+
+    Returns:
+      ``(n, n)`` or ``(2n, 2n)`` float64 array.
+    """
+    _check_rule(rule, RULES)
+    j = np.asarray(jac, np.float64)
+    if j.ndim != 2 or j.shape[0] != j.shape[1]:
+        raise ValueError(f"jac: expected a square matrix, got shape {j.shape}")
+    n = j.shape[0]
+    eye = np.eye(n)
+    if rule == "simultaneous":
+        return eye - h * j
+    if rule == "extragradient":
+        return eye - h * j + h * h * j @ j
+    if rule == "consensus":
+        return eye - h * (j + gamma * j.T @ j)
+    if rule == "optimistic":
+        return np.block([[eye - 2 * h * j, -eye], [-h * j, np.zeros((n, n))]])
+    if rule == "momentum":
+        return np.block([[eye - h * j, -h * momentum * eye], [j, momentum * eye]])
+    if sizes is None or sum(sizes) != n:
+        raise ValueError(
+            f"sizes: expected per-player sizes summing to {n} for 'alternating', got "
+            f"{sizes!r}"
+        )
+    bounds = np.cumsum((0,) + tuple(sizes))
+    m = eye
+    for s, e in zip(bounds[:-1], bounds[1:], strict=True):  # last player acts first
+        sub = eye.copy()
+        sub[s:e] -= h * j[s:e]
+        m = m @ sub
+    return m
+
+
+def spectral_radii(
+    game: Game,
+    params: Params,
+    rule: str,
+    step_sizes,
+    key: jax.Array | None = None,
+    *,
+    gamma: float = 0.0,
+    momentum: float = 0.0,
+) -> np.ndarray:
+    """Spectral radius of :func:`linear_step` at an equilibrium, for each step size.
+
+    The rule converges locally with SGD step ``h`` iff the value is below 1; it is
+    the local linear rate per step. Warns :class:`NotAFixedPointWarning` when
+    ``params`` is not stationary.
+
+    Args:
+      game: the game.
+      params: the equilibrium.
+      rule: one of :data:`RULES`.
+      step_sizes: 1-D array of ``h``.
+      key: fixed PRNG key for a stochastic game.
+      gamma, momentum: consensus weight, heavy-ball ``beta``.
+
+    Returns:
+      float array shaped like ``step_sizes``.
+    """
+    _check_rule(rule, RULES)
+    warn_if_not_stationary(game, params, key)
+    j = np.asarray(jacobian(game, params, key))
+    sizes = player_sizes(check_float_params(params))
+    return np.array(
+        [
+            np.max(
+                np.abs(
+                    np.linalg.eigvals(
+                        linear_step(
+                            j,
+                            float(h),
+                            rule,
+                            sizes=sizes,
+                            gamma=gamma,
+                            momentum=momentum,
+                        )
+                    )
+                )
+            )
+            for h in np.ravel(np.asarray(step_sizes, np.float64))
+        ]
+    ).reshape(np.shape(step_sizes))
+
+
+# --------------------------------------------------------------------------------
+# Path-angle.
+
+
+class PathAngle(NamedTuple):
+    """Result of :func:`path_angle`.
+
+    Attributes:
+      alpha: ``(m,)`` positions on the line, 0 at ``start``, 1 at ``end``.
+      cosine: ``(m,)`` cosine between ``xi(w_alpha)`` and ``end - start``.
+      player_cosines: ``(m, num_players)`` the same per player.
+      grad_norm: ``(m,)`` ``||xi(w_alpha)||``.
+    """
+
+    alpha: np.ndarray
+    cosine: np.ndarray
+    player_cosines: np.ndarray
+    grad_norm: np.ndarray
+
+
+def path_angle(
+    game: Game,
+    start: Params,
+    end: Params,
+    key: jax.Array | None = None,
+    *,
+    alpha=None,
+) -> PathAngle:
+    """The path-angle of Berard et al. (2020) on the segment from ``start`` to ``end``.
+
+    At ``w_alpha = start + alpha (end - start)`` it measures
+    ``cos(xi(w_alpha), end - start)``. Near a locally stable equilibrium ``end``
+    reached by training from ``start``, a rotational game shows a bump of the
+    cosine around ``alpha = 1`` while the norm ``||xi||`` dips there; a potential
+    (minimisation) game shows a sign change from negative to positive.
+
+    Args:
+      game: the game.
+      start, end: per-player params with the same structure.
+      key: fixed PRNG key for a stochastic game.
+      alpha: positions (default ``linspace(-0.1, 1.1, 121)``, as Berard et al.).
+
+    Returns:
+      a :class:`PathAngle`.
+    """
+    start = check_float_params(start, "start")
+    end = check_float_params(end, "end")
+    if jax.tree.structure(start) != jax.tree.structure(end):
+        raise ValueError("end: expected the same pytree structure as start")
+    alpha = (
+        np.linspace(-0.1, 1.1, 121) if alpha is None else np.ravel(np.asarray(alpha))
+    )
+    xi = vector_field(game)
+    delta = jax.tree.map(lambda a, b: b - a, start, end)
+    d_flat = [ravel_players((d,))[0] for d in delta]
+
+    def at(a):
+        w = jax.tree.map(lambda s, d: s + a * d, start, delta)
+        g = [ravel_players((gi,))[0] for gi in xi(w, key)]
+        dots = jnp.stack([jnp.vdot(x, d) for x, d in zip(g, d_flat, strict=True)])
+        gn = jnp.stack([jnp.linalg.norm(x) for x in g])
+        dn = jnp.stack([jnp.linalg.norm(d) for d in d_flat])
+        total = jnp.sum(dots) / (jnp.sqrt(jnp.sum(gn**2)) * jnp.sqrt(jnp.sum(dn**2)))
+        return total, dots / (gn * dn), jnp.sqrt(jnp.sum(gn**2))
+
+    dtype = jnp.result_type(*jax.tree.leaves(start))
+    cos, per, norm = jax.jit(jax.vmap(at))(jnp.asarray(alpha, dtype))
+    return PathAngle(
+        np.asarray(alpha), np.asarray(cos), np.asarray(per), np.asarray(norm)
+    )

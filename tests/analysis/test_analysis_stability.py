@@ -1,0 +1,203 @@
+"""Classification, fixed points, stability regions and path-angle: closed forms."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gamedyn as gd
+from gamedyn import analysis
+
+
+def scalar_quadratic(p, q, a):
+    """Zero-sum game on scalars x, y: f = p/2 x^2 + a x y - q/2 y^2; J = [[p, a],
+    [-a, q]]."""
+    return gd.games.quadratic([[a]], [[p]], [[q]])
+
+
+def zero():
+    return (jnp.zeros(1), jnp.zeros(1))
+
+
+def test_classify_differential_nash(x64):
+    c = analysis.classify(scalar_quadratic(1.0, 2.0, 0.1), zero())
+    assert c.kind == "differential Nash, stable"
+    assert c.stationary and c.differential_nash and c.local_nash and c.stable
+    assert not c.strict_saddle and not c.rotational
+    assert c.hessian_min_eigenvalues == pytest.approx((1.0, 2.0), abs=1e-12)
+    lam = np.roots([1, -3.0, 2.0 + 0.01])  # trace 3, det pq + a^2
+    assert c.min_real == pytest.approx(lam.real.min(), abs=1e-12)
+
+
+def test_classify_stable_not_nash(x64):
+    # x's own curvature is negative, yet the eigenvalues (0.5 +- sqrt(0.25 - 14)) / 2
+    # have positive real parts: stable, not Nash, rotational.
+    c = analysis.classify(scalar_quadratic(-0.5, 1.0, 2.0), zero())
+    assert c.kind == "stable, not Nash, rotational"
+    assert c.stable and not c.local_nash and c.rotational
+    assert c.min_real == pytest.approx(0.25, abs=1e-12)
+    assert c.max_imag_ratio == pytest.approx(np.sqrt(13.75) / 2 / 0.25, rel=1e-12)
+    assert c.hessian_min_eigenvalues == pytest.approx((-0.5, 1.0), abs=1e-12)
+
+
+def test_classify_strict_saddle_and_not_stationary(x64):
+    game = scalar_quadratic(-1.0, 1.0, 0.1)
+    c = analysis.classify(game, zero())
+    assert c.kind == "strict saddle" and c.strict_saddle and not c.stable
+    assert c.min_real == pytest.approx(-np.sqrt(1 - 0.01), abs=1e-12)
+    c = analysis.classify(game, (jnp.ones(1), jnp.ones(1)))
+    assert c.kind == "not stationary" and not c.stationary and not c.stable
+    assert c.grad_norm == pytest.approx(np.hypot(-1 + 0.1, -0.1 + 1), abs=1e-12)
+
+
+def test_classify_bilinear_and_dirac(x64):
+    c = analysis.classify(gd.games.bilinear(np.eye(2)), (jnp.zeros(2), jnp.zeros(2)))
+    assert c.kind == "marginal, rotational"
+    assert c.local_nash and not c.differential_nash and c.max_imag_ratio == np.inf
+    zero = (jnp.asarray(0.0), jnp.asarray(0.0))
+    c = analysis.classify(gd.games.dirac_gan(regularizer=gd.regularizers.r1(0.3)), zero)
+    # Generator Hessian f''(0) psi^2 = 0, discriminator's gamma: Nash but not strict.
+    assert c.kind == "local Nash, stable, rotational"
+    assert c.hessian_min_eigenvalues == pytest.approx((0.0, 0.3), abs=1e-12)
+    assert c.min_real == pytest.approx(0.15, abs=1e-12)
+
+
+def shifted_quadratic(c, d):
+    """f(x, y) = 1/2 |x-c|^2 + (x-c).(y-d) - 1/2 |y-d|^2 + 1/3 (x_0 - c_0)^3: one
+    stationary point (c, d) near the start."""
+    c, d = jnp.asarray(c), jnp.asarray(d)
+
+    def losses(params, key=None):
+        x, y = params
+        u, v = x - c, y - d
+        f = 0.5 * u @ u + u @ v - 0.5 * v @ v + u[0] ** 3 / 3
+        return f, -f
+
+    return gd.Game(init=None, losses=losses)
+
+
+@pytest.mark.parametrize("method", ["newton", "hamiltonian"])
+def test_find_fixed_point(x64, method):
+    game = shifted_quadratic([1.0, -2.0], [0.5, 3.0])
+    start = (jnp.array([1.3, -1.7]), jnp.array([0.1, 3.4]))
+    fp = analysis.find_fixed_point(game, start, method=method, max_steps=200)
+    assert fp.converged and fp.grad_norm < 1e-8
+    np.testing.assert_allclose(fp.params[0], [1.0, -2.0], atol=1e-7)
+    np.testing.assert_allclose(fp.params[1], [0.5, 3.0], atol=1e-7)
+
+
+def test_find_fixed_point_dirac_newton(x64):
+    game = gd.games.dirac_gan(regularizer=gd.regularizers.r1(1.0))
+    fp = analysis.find_fixed_point(game, (jnp.asarray(0.4), jnp.asarray(-0.3)))
+    assert fp.converged and 0 < fp.num_steps < 20
+    assert abs(float(fp.params[0])) < 1e-9 and abs(float(fp.params[1])) < 1e-9
+
+
+@pytest.mark.parametrize("method", ["newton", "hamiltonian"])
+def test_find_fixed_point_reports_failure(x64, method):
+    # xi(w) = w^2 + 1 has no zero; H = (w^2 + 1)^2 / 2 has its minimum at w = 0.
+    game = gd.Game(init=None, losses=lambda p, key=None: (p[0] ** 3 / 3 + p[0],))
+    fp = analysis.find_fixed_point(game, (jnp.asarray(1.0),), method=method)
+    assert not fp.converged
+    assert fp.grad_norm == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="method: expected 'newton' or"):
+        analysis.find_fixed_point(game, (jnp.asarray(1.0),), method="bfgs")
+
+
+# ------------------------------------------------------------------ stability regions
+
+
+@pytest.mark.parametrize("rule", analysis.SPECTRAL_RULES)
+def test_multipliers_are_the_eigenvalues_of_the_linear_step(x64, rule):
+    rng = np.random.default_rng(3)
+    j = rng.normal(size=(5, 5))
+    h, beta = 0.2, -0.4
+    lam = np.linalg.eigvals(j)
+    want = np.ravel(analysis.multipliers(h * lam, rule, momentum=beta))
+    got = np.linalg.eigvals(analysis.linear_step(j, h, rule, momentum=beta))
+    assert got.size == want.size
+    for w in want:
+        assert np.min(np.abs(got - w)) < 1e-9
+
+
+def test_max_stable_step_closed_forms():
+    sig = np.array([2.0, 0.5])
+    bil = np.concatenate([1j * sig, -1j * sig])
+    assert analysis.max_stable_step(bil, "simultaneous") == 0.0
+    assert analysis.max_stable_step(bil, "extragradient") == pytest.approx(
+        1 / 2.0, rel=1e-9
+    )
+    # OGDA on a bilinear game: |mu| = 1 at h sigma = 1 / sqrt(3).
+    assert analysis.max_stable_step(bil, "optimistic") == pytest.approx(
+        1 / (np.sqrt(3) * 2.0), rel=1e-9
+    )
+    assert analysis.step_radius(1j / np.sqrt(3), "optimistic") == pytest.approx(1.0)
+    lam = np.array([1 + 2j, 1 - 2j, 3.0])
+    assert analysis.max_stable_step(lam, "simultaneous") == pytest.approx(2 / 5)
+    # Heavy ball on real eigenvalues: 0 < h lambda < 2 (1 + beta).
+    real = np.array([0.5, 4.0])
+    for beta in (0.5, -0.3):
+        assert analysis.max_stable_step(real, "momentum", momentum=beta) == (
+            pytest.approx(2 * (1 + beta) / 4.0, rel=1e-9)
+        )
+
+
+def test_spectral_radii_extragradient_threshold(x64):
+    game = gd.games.bilinear(np.diag([2.0, 0.5]))
+    zero = (jnp.zeros(2), jnp.zeros(2))
+    rho = analysis.spectral_radii(game, zero, "extragradient", [0.45, 0.5, 0.55])
+    assert rho[0] < 1 and rho[1] == pytest.approx(1.0, abs=1e-12) and rho[2] > 1
+    # Alternating GD on a bilinear game: |mu| = 1 exactly while h sigma < 2.
+    rho = analysis.spectral_radii(game, zero, "alternating", [0.1, 0.9, 1.1])
+    np.testing.assert_allclose(rho[:2], 1.0, atol=1e-12)
+    assert rho[2] > 1
+    rho = analysis.spectral_radii(game, zero, "consensus", [0.1], gamma=1.0)
+    assert rho[0] == pytest.approx(abs(1 - 0.1 * 0.25 - 0.1j * 0.5), abs=1e-12)
+
+
+def test_region_errors_and_warnings(x64):
+    game = gd.games.bilinear(np.eye(2))
+    with pytest.warns(analysis.NotAFixedPointWarning, match="not a stationary point"):
+        analysis.spectral_radii(game, (jnp.ones(2), jnp.ones(2)), "simultaneous", [0.1])
+    with pytest.raises(ValueError, match="rule: expected one of"):
+        analysis.multipliers(0.1, "alternating")
+    with pytest.raises(ValueError, match="sizes: expected per-player sizes"):
+        analysis.linear_step(np.eye(4), 0.1, "alternating")
+    with pytest.raises(ValueError, match="lam: expected a non-empty array"):
+        analysis.max_stable_step([0.0, 1j], "extragradient")
+    with pytest.raises(ValueError, match="jac: expected a square matrix"):
+        analysis.linear_step(np.ones((2, 3)), 0.1, "simultaneous")
+
+
+# ------------------------------------------------------------------------ path-angle
+
+
+def test_path_angle_linear_game_closed_form(x64):
+    rng = np.random.default_rng(4)
+    a, p = rng.normal(size=(3, 2)), rng.normal(size=(3, 3))
+    game = gd.games.quadratic(a, p @ p.T, np.eye(2))
+    j = np.asarray(analysis.jacobian(game, (jnp.zeros(3), jnp.zeros(2))))
+    start = game.init(jax.random.key(0))
+    end = (jnp.zeros(3), jnp.zeros(2))
+    alpha = np.array([-0.1, 0.3, 0.9, 1.1])
+    res = analysis.path_angle(game, start, end, alpha=alpha)
+    w0 = np.concatenate([np.asarray(s) for s in start])
+    g0 = j @ w0  # xi(w_alpha) = (1 - alpha) J w0, direction -w0
+    cos = -np.sign(1 - alpha) * (g0 @ w0) / (np.linalg.norm(g0) * np.linalg.norm(w0))
+    np.testing.assert_allclose(res.cosine, cos, atol=1e-12)
+    np.testing.assert_allclose(
+        res.grad_norm, np.abs(1 - alpha) * np.linalg.norm(g0), atol=1e-12
+    )
+    c1 = (
+        -np.sign(1 - alpha)
+        * (g0[3:] @ w0[3:])
+        / (np.linalg.norm(g0[3:]) * np.linalg.norm(w0[3:]))
+    )
+    np.testing.assert_allclose(res.player_cosines[:, 1], c1, atol=1e-12)
+    # Bilinear: the field is orthogonal to any ray through the equilibrium.
+    bil = gd.games.bilinear(a)
+    np.testing.assert_allclose(
+        analysis.path_angle(bil, start, end).cosine, 0.0, atol=1e-12
+    )
+    with pytest.raises(ValueError, match="end: expected the same pytree structure"):
+        analysis.path_angle(game, start, (jnp.zeros(3),))
