@@ -2,7 +2,17 @@
 
 from gamedyn.games.dirac import dirac_gan
 from gamedyn.games.gan import gan
+from gamedyn.games.mnist import ImageGAN, mnist_gan, sample_images
 from gamedyn.games.quadratic import bilinear, quadratic
 from gamedyn.games.regularized import consensus_game
 
-__all__ = ["bilinear", "consensus_game", "dirac_gan", "gan", "quadratic"]
+__all__ = [
+    "ImageGAN",
+    "bilinear",
+    "consensus_game",
+    "dirac_gan",
+    "gan",
+    "mnist_gan",
+    "quadratic",
+    "sample_images",
+]

@@ -1,0 +1,60 @@
+"""The ring of 8 and the grid of 25 with the papers' settings."""
+
+import itertools
+
+import jax
+import numpy as np
+import pytest
+
+from gamedyn.data import grid, ring
+
+
+def test_ring_settings():
+    mix = ring()
+    c = np.asarray(mix.centers)
+    assert c.shape == (8, 2) and mix.std == 0.02
+    np.testing.assert_allclose(np.linalg.norm(c, axis=1), 2.0, rtol=1e-6)
+    angles = np.sort(np.mod(np.arctan2(c[:, 1], c[:, 0]), 2 * np.pi))
+    np.testing.assert_allclose(angles, 2 * np.pi * np.arange(8) / 8, atol=1e-6)
+
+
+def test_grid_settings():
+    mix = grid()
+    c = {tuple(map(float, p)) for p in np.asarray(mix.centers)}
+    expected = set(itertools.product([-4.0, -2.0, 0.0, 2.0, 4.0], repeat=2))
+    assert c == expected and mix.std == 0.05
+
+
+def test_samples_have_the_right_moments():
+    mix = grid()
+    x = np.asarray(mix.sample(jax.random.key(0), 20000))
+    assert x.shape == (20000, 2)
+    c = np.asarray(mix.centers)
+    d = x[:, None] - c[None]
+    nearest = np.argmin((d**2).sum(-1), axis=1)
+    resid = x - c[nearest]
+    np.testing.assert_allclose(resid.std(axis=0), 0.05, rtol=0.03)
+    freq = np.bincount(nearest, minlength=25) / len(x)
+    np.testing.assert_allclose(freq, 1 / 25, atol=0.01)
+
+
+def test_pure_sampler():
+    mix = ring()
+    a = mix.sample(jax.random.key(3), 10)
+    b = jax.jit(mix.sample, static_argnums=1)(jax.random.key(3), 10)
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "fn,kwargs,match",
+    [
+        (ring, {"std": 0.0}, "std"),
+        (ring, {"radius": -1.0}, "radius"),
+        (ring, {"num_modes": 0}, "num_modes"),
+        (grid, {"size": 0}, "size"),
+        (grid, {"std": -0.1}, "std"),
+    ],
+)
+def test_bad_settings(fn, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fn(**kwargs)
