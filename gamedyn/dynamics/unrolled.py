@@ -26,7 +26,10 @@ def unrolled(game: Game, optimizer: Optimizer, unroll_steps: int = 5) -> Dynamic
     other player ``i`` steps on ``d/dw_i L_i(w_i, ..., D_K(w))``, where ``D_K`` is the
     discriminator after ``K = unroll_steps`` steps of its own optimizer (from its
     current optimizer state) against the current players, and the gradient flows
-    through the unrolled steps. ``unroll_steps=0`` is simultaneous play.
+    through the unrolled steps. ``unroll_steps=0`` is simultaneous play. To
+    differentiate through Adam, give it ``eps_root > 0`` (e.g.
+    ``optax.adam(lr, eps_root=1e-8)``): ``sqrt(nu)`` has an infinite derivative where
+    a gradient is exactly zero.
 
     Args:
       game: the game (discriminator last).
