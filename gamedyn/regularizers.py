@@ -1,10 +1,11 @@
 """Discriminator regularizers, computed by autodiff from ``grad_x D``.
 
-Every regularizer here has the signature ``penalty(discriminator, x_real, x_fake, key)``:
-``discriminator`` maps a batch of samples (leading axis) to a batch of scalar outputs,
-with its parameters closed over so that the penalty is differentiable in them. The
-same code serves the Dirac-GAN (``D(x) = psi * x``) and neural GANs. Gradient norms are
-safe at zero: no NaN from ``sqrt(0)``.
+Every regularizer here has the signature
+``penalty(discriminator, x_real, x_fake, key)``: ``discriminator`` maps a batch of
+samples (leading axis) to a batch of scalar outputs, with its parameters closed over
+so that the penalty is differentiable in them. The same code serves the Dirac-GAN
+(``D(x) = psi * x``) and neural GANs. Gradient norms are safe at zero: no NaN from
+``sqrt(0)``.
 
 References:
   Mescheder, Geiger, Nowozin 2018, Which Training Methods for GANs do actually
@@ -21,7 +22,9 @@ import jax.numpy as jnp
 import optax
 
 Discriminator = Callable[[jax.Array], jax.Array]
-Regularizer = Callable[[Discriminator, jax.Array, jax.Array, jax.Array | None], jax.Array]
+Regularizer = Callable[
+    [Discriminator, jax.Array, jax.Array, jax.Array | None], jax.Array
+]
 
 
 def input_gradients(discriminator: Discriminator, x: jax.Array) -> jax.Array:
@@ -57,8 +60,10 @@ def r1(gamma: float | jax.Array) -> Regularizer:
 
     def penalty(discriminator, x_real, x_fake, key=None):
         del x_fake, key
-        return 0.5 * gamma * jnp.mean(
-            _squared_norms(input_gradients(discriminator, x_real))
+        return (
+            0.5
+            * gamma
+            * jnp.mean(_squared_norms(input_gradients(discriminator, x_real)))
         )
 
     return penalty
@@ -67,8 +72,9 @@ def r1(gamma: float | jax.Array) -> Regularizer:
 def r2(gamma: float | jax.Array) -> Regularizer:
     """Zero-centred gradient penalty on generated data (Mescheder et al. 2018).
 
-    ``R2(theta, psi) = gamma / 2 * E_{x ~ p_theta} ||grad_x D_psi(x)||^2``; the generated
-    samples are treated as constants (the penalty is the discriminator's alone).
+    ``R2(theta, psi) = gamma / 2 * E_{x ~ p_theta} ||grad_x D_psi(x)||^2``; the
+    generated samples are treated as constants (the penalty is the discriminator's
+    alone).
     """
     _check_gamma(gamma)
 
@@ -108,3 +114,40 @@ def gradient_penalty(gamma: float | jax.Array, target: float = 1.0) -> Regulariz
         return 0.5 * gamma * jnp.mean(jnp.square(norms - target))
 
     return penalty
+
+
+def combine(*regularizers: Regularizer) -> Regularizer:
+    """The sum of several penalties, each with its own key (e.g. R1 plus R2).
+
+    Args:
+      *regularizers: penalties with the signature of this module.
+
+    Returns:
+      ``penalty(discriminator, x_real, x_fake, key) -> scalar``, the sum.
+    """
+    if not regularizers or not all(callable(r) for r in regularizers):
+        raise ValueError("regularizers: expected one or more penalties (callables)")
+
+    def penalty(discriminator, x_real, x_fake, key=None):
+        keys = (
+            (None,) * len(regularizers)
+            if key is None
+            else tuple(jax.random.split(key, len(regularizers)))
+        )
+        return sum(
+            r(discriminator, x_real, x_fake, k)
+            for r, k in zip(regularizers, keys, strict=True)
+        )
+
+    return penalty
+
+
+def squared_norm(tree) -> jax.Array:
+    """``||tree||^2``, the sum of squares of all leaves (smooth, safe at zero)."""
+    return sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(tree))
+
+
+def global_norm(tree) -> jax.Array:
+    """``||tree||`` with a finite derivative at zero (``optax.safe_norm``)."""
+    flat = jnp.concatenate([jnp.ravel(x) for x in jax.tree.leaves(tree)])
+    return optax.safe_norm(flat, 0.0)

@@ -1,18 +1,33 @@
 """Games: analytic (Dirac-GAN, bilinear, quadratic) and GANs built from functions."""
 
 from gamedyn.games.dirac import dirac_gan
-from gamedyn.games.gan import gan
+from gamedyn.games.gan import EMAState, ema, gan, multi_gan
 from gamedyn.games.mnist import ImageGAN, mnist_gan, sample_images
+from gamedyn.games.modules import (
+    MLP,
+    module_gan,
+    sample_generator,
+    spectral_norm,
+    spectral_normalize,
+)
 from gamedyn.games.quadratic import bilinear, quadratic
 from gamedyn.games.regularized import consensus_game
 
 __all__ = [
+    "MLP",
+    "EMAState",
     "ImageGAN",
     "bilinear",
     "consensus_game",
     "dirac_gan",
+    "ema",
     "gan",
     "mnist_gan",
+    "module_gan",
+    "multi_gan",
     "quadratic",
+    "sample_generator",
     "sample_images",
+    "spectral_norm",
+    "spectral_normalize",
 ]

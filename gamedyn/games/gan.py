@@ -1,20 +1,137 @@
-"""A GAN as a game: generator, discriminator, data and noise samplers."""
+"""A GAN as a game: generator, discriminator, data and noise samplers.
+
+:func:`gan` is the two-player game, :func:`multi_gan` its n-player version with
+several generators and/or discriminators, and :func:`ema` a dynamics wrapper keeping an
+exponential moving average of the generator.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 from gamedyn import losses as _losses
 from gamedyn._game import Game
-from gamedyn.regularizers import Regularizer
+from gamedyn.dynamics._base import Dynamics
+from gamedyn.regularizers import Regularizer, squared_norm
 
 
 def _is_zero(x) -> bool:
     return x is None or (isinstance(x, (int, float)) and x == 0)
+
+
+def _check_common(regularizer, batch_size, instance_noise, generator_penalty) -> None:
+    if regularizer is not None and not callable(regularizer):
+        raise ValueError(
+            "regularizer: expected None or a penalty from gamedyn.regularizers, got "
+            f"{type(regularizer).__name__}"
+        )
+    if (
+        not isinstance(batch_size, int)
+        or isinstance(batch_size, bool)
+        or batch_size < 1
+    ):
+        raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
+    if isinstance(instance_noise, (int, float)) and instance_noise < 0:
+        raise ValueError(
+            f"instance_noise: expected a non-negative std, got {instance_noise}"
+        )
+    if isinstance(generator_penalty, (int, float)) and generator_penalty < 0:
+        raise ValueError(
+            "generator_penalty: expected a non-negative weight, got "
+            f"{generator_penalty}"
+        )
+
+
+def _check_count(name: str, n) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {n!r}")
+
+
+def _gan_losses(
+    generator,
+    discriminator,
+    sample_data,
+    sample_noise,
+    gan_loss: _losses.GANLoss,
+    regularizer,
+    batch_size: int,
+    instance_noise,
+    generator_penalty,
+    num_generators: int,
+    num_discriminators: int,
+):
+    """The losses of the (m + k)-player GAN; for m = k = 1 the two-player game."""
+    m, k = num_generators, num_discriminators
+    penalise = not _is_zero(generator_penalty)
+
+    def noisy(x, key):
+        if _is_zero(instance_noise):
+            return x
+        return x + instance_noise * jax.random.normal(key, x.shape, x.dtype)
+
+    def losses(params, key=None):
+        if len(params) != m + k:
+            raise ValueError(
+                f"params: expected {m + k} players ({m} generators, {k} "
+                f"discriminators), got {len(params)}"
+            )
+        g_params, d_params = params[:m], params[m:]
+        if key is None:
+            key = jax.random.key(0)
+        k_data, k_noise, k_inst, k_reg = jax.random.split(key, 4)
+        x_real = sample_data(k_data, batch_size)
+        k_real, k_fake = jax.random.split(k_inst)
+        x_real = noisy(x_real, k_real)
+
+        def fakes(g_params):
+            out = []
+            for i, g in enumerate(g_params):
+                kn = k_noise if m == 1 else jax.random.fold_in(k_noise, i)
+                kf = k_fake if m == 1 else jax.random.fold_in(k_fake, i)
+                out.append(noisy(generator(g, sample_noise(kn, batch_size)), kf))
+            return out
+
+        def d_loss(d, x_fake_all, x_real):
+            return gan_loss.discriminator(d(x_real), d(x_fake_all))
+
+        x_fake = fakes(g_params)
+        x_fake_all = x_fake[0] if m == 1 else jnp.concatenate(x_fake, axis=0)
+        loss_g = [0.0] * m
+        loss_d = []
+        for j, dp in enumerate(d_params):
+            d = partial(discriminator, dp)
+            d_real = d(x_real)
+            ld = gan_loss.discriminator(d_real, d(x_fake_all))
+            for i in range(m):
+                loss_g[i] = loss_g[i] + gan_loss.generator(d_real, d(x_fake[i])) / k
+            if regularizer is not None:
+                kr = k_reg if k == 1 else jax.random.fold_in(k_reg, j)
+                ld = ld + regularizer(d, x_real, x_fake_all, kr)
+            loss_d.append(ld)
+        if penalise:
+            # Nagarajan & Kolter 2017: each generator adds eta * ||grad_phi V||^2,
+            # the discriminators' (unregularized) gradient, differentiated through.
+            for i in range(m):
+
+                def grad_d(g_i, dp, i=i):
+                    gs = list(g_params)
+                    gs[i] = g_i
+                    xs = fakes(gs)
+                    x_all = xs[0] if m == 1 else jnp.concatenate(xs, axis=0)
+                    return jax.grad(
+                        lambda p: d_loss(partial(discriminator, p), x_all, x_real)
+                    )(dp)
+
+                pen = sum(squared_norm(grad_d(g_params[i], dp)) for dp in d_params)
+                loss_g[i] = loss_g[i] + generator_penalty * pen / k
+        return tuple(loss_g) + tuple(loss_d)
+
+    return losses
 
 
 def gan(
@@ -28,6 +145,7 @@ def gan(
     regularizer: Regularizer | None = None,
     batch_size: int = 64,
     instance_noise: float | jax.Array = 0.0,
+    generator_penalty: float | jax.Array = 0.0,
 ) -> Game:
     """A two-player GAN game from pure functions (Goodfellow et al. 2014).
 
@@ -35,8 +153,8 @@ def gan(
     stochastic game stays a pure function of ``(params, key)``; ``key=None`` means a
     fixed key, i.e. a fixed minibatch. With ``V = E f(D(G(z))) + E f(-D(x))`` (the sign
     convention of :mod:`gamedyn.losses`) the losses are
-    ``L_G = loss.generator(D(x), D(G(z)))`` and
-    ``L_D = loss.discriminator(D(x), D(G(z))) + R(D, x, G(z))``.
+    ``L_G = loss.generator(D(x), D(G(z))) + eta ||grad_phi L_D^0||^2`` and
+    ``L_D = L_D^0 + R(D, x, G(z))`` with ``L_D^0 = loss.discriminator(D(x), D(G(z)))``.
 
     Args:
       init: ``init(key) -> (generator_params, discriminator_params)``.
@@ -50,44 +168,158 @@ def gan(
       instance_noise: std of Gaussian noise added to real and generated samples
         before the discriminator sees them (Arjovsky & Bottou 2017; Sønderby et al.
         2017).
+      generator_penalty: ``eta``, the weight of the gradient-norm penalty of
+        Nagarajan & Kolter (2017) on the generator: the squared norm of the
+        discriminator's gradient (for a zero-sum loss ``grad_phi V``), which the
+        generator differentiates through. 0 (default) turns it off.
 
     Returns:
       A :class:`gamedyn.Game` with params ``(generator_params, discriminator_params)``.
+
+    References:
+      Nagarajan & Kolter 2017, Gradient descent GAN optimization is locally stable.
     """
     gan_loss = _losses.get(loss)
-    if regularizer is not None and not callable(regularizer):
-        raise ValueError(
-            "regularizer: expected None or a penalty from gamedyn.regularizers, got "
-            f"{type(regularizer).__name__}"
-        )
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
-    if isinstance(instance_noise, (int, float)) and instance_noise < 0:
-        raise ValueError(
-            f"instance_noise: expected a non-negative std, got {instance_noise}"
-        )
-
-    def losses(params, key=None):
-        g_params, d_params = params
-        if key is None:
-            key = jax.random.key(0)
-        k_data, k_noise, k_inst, k_reg = jax.random.split(key, 4)
-        x_real = sample_data(k_data, batch_size)
-        x_fake = generator(g_params, sample_noise(k_noise, batch_size))
-        if not _is_zero(instance_noise):
-            k_real, k_fake = jax.random.split(k_inst)
-            x_real = x_real + instance_noise * jax.random.normal(
-                k_real, x_real.shape, x_real.dtype
-            )
-            x_fake = x_fake + instance_noise * jax.random.normal(
-                k_fake, x_fake.shape, x_fake.dtype
-            )
-        d = partial(discriminator, d_params)
-        d_real, d_fake = d(x_real), d(x_fake)
-        loss_g = gan_loss.generator(d_real, d_fake)
-        loss_d = gan_loss.discriminator(d_real, d_fake)
-        if regularizer is not None:
-            loss_d = loss_d + regularizer(d, x_real, x_fake, k_reg)
-        return loss_g, loss_d
-
+    _check_common(regularizer, batch_size, instance_noise, generator_penalty)
+    losses = _gan_losses(
+        generator,
+        discriminator,
+        sample_data,
+        sample_noise,
+        gan_loss,
+        regularizer,
+        batch_size,
+        instance_noise,
+        generator_penalty,
+        1,
+        1,
+    )
     return Game(init=init, losses=losses)
+
+
+def multi_gan(
+    init: Callable[[jax.Array], tuple[Any, ...]],
+    generator: Callable[[Any, jax.Array], jax.Array],
+    discriminator: Callable[[Any, jax.Array], jax.Array],
+    sample_data: Callable[[jax.Array, int], jax.Array],
+    sample_noise: Callable[[jax.Array, int], jax.Array],
+    *,
+    num_generators: int = 1,
+    num_discriminators: int = 1,
+    loss: str | _losses.GANLoss = "standard",
+    regularizer: Regularizer | None = None,
+    batch_size: int = 64,
+    instance_noise: float | jax.Array = 0.0,
+    generator_penalty: float | jax.Array = 0.0,
+) -> Game:
+    """An n-player GAN: ``m`` generators and ``k`` discriminators.
+
+    The model distribution is the uniform mixture of the ``m`` generators (as in the
+    mixture GANs of Arora et al. 2017 and Hoang et al. 2018, MGAN, without their
+    extra terms); every discriminator ``D_j`` is trained against the data and the
+    whole mixture (``batch_size`` samples from each generator) and every generator
+    ``G_i`` minimises the mean over discriminators of its loss on its own samples,
+    ``L_{G_i} = 1/k sum_j loss.generator(D_j(x), D_j(G_i(z)))`` (the arithmetic-mean
+    combination of GMAN, Durugkar et al. 2017). With ``m = k = 1`` this is
+    :func:`gan`.
+
+    Args:
+      init: ``init(key) -> (g_1, ..., g_m, d_1, ..., d_k)``.
+      generator, discriminator, sample_data, sample_noise, loss, regularizer,
+        batch_size, instance_noise, generator_penalty: as in :func:`gan`; the
+        functions are shared and the players differ by their parameters.
+      num_generators: ``m``.
+      num_discriminators: ``k``.
+
+    Returns:
+      A :class:`gamedyn.Game` with ``m + k`` players, generators first.
+
+    References:
+      Durugkar, Gemp, Mahadevan 2017, Generative Multi-Adversarial Networks. ICLR.
+      Hoang, Nguyen, Le, Phung 2018, MGAN: Training GANs with Multiple Generators.
+    """
+    gan_loss = _losses.get(loss)
+    _check_common(regularizer, batch_size, instance_noise, generator_penalty)
+    _check_count("num_generators", num_generators)
+    _check_count("num_discriminators", num_discriminators)
+    losses = _gan_losses(
+        generator,
+        discriminator,
+        sample_data,
+        sample_noise,
+        gan_loss,
+        regularizer,
+        batch_size,
+        instance_noise,
+        generator_penalty,
+        num_generators,
+        num_discriminators,
+    )
+    return Game(init=init, losses=losses)
+
+
+class EMAState(NamedTuple):
+    """State of :func:`ema`.
+
+    Attributes:
+      inner: the wrapped dynamics' state.
+      average: the moving averages of the averaged players' params, a tuple in the
+        order of ``players``.
+    """
+
+    inner: Any
+    average: tuple[Any, ...]
+
+
+def ema(
+    dynamics: Dynamics,
+    decay: float | jax.Array = 0.999,
+    players: tuple[int, ...] = (0,),
+) -> Dynamics:
+    """Keeps an exponential moving average of some players' params (the generator).
+
+    ``bar_w <- decay * bar_w + (1 - decay) * w`` after every step of ``dynamics``,
+    starting from the initial params. The dynamics themselves are unchanged; the
+    averages live in the state (``trajectory.state.average``). Averaging the
+    generator's iterates damps the rotation of game dynamics (Yazıcı et al. 2019;
+    Gidel et al. 2019).
+
+    Args:
+      dynamics: the update rule to wrap.
+      decay: in ``[0, 1)``.
+      players: indices of the players to average (default the generator, 0).
+
+    Returns:
+      A :class:`gamedyn.Dynamics` with state :class:`EMAState`.
+
+    References:
+      Yazıcı et al. 2019, The Unusual Effectiveness of Averaging in GAN Training.
+      ICLR.
+    """
+    if not isinstance(dynamics, Dynamics):
+        raise ValueError(
+            f"dynamics: expected a gamedyn.Dynamics, got {type(dynamics).__name__}"
+        )
+    if isinstance(decay, (int, float)) and not 0 <= decay < 1:
+        raise ValueError(f"decay: expected a number in [0, 1), got {decay}")
+    players = tuple(players)
+    if not players or not all(isinstance(i, int) for i in players):
+        raise ValueError(f"players: expected a tuple of player indices, got {players}")
+
+    def init(params):
+        for i in players:
+            if not -len(params) <= i < len(params):
+                raise ValueError(
+                    f"players: index {i} out of range for {len(params)} players"
+                )
+        return EMAState(dynamics.init(params), tuple(params[i] for i in players))
+
+    def step(params, state: EMAState, key=None):
+        params, inner = dynamics.step(params, state.inner, key)
+        average = tuple(
+            jax.tree.map(lambda a, w: decay * a + (1 - decay) * w, avg, params[i])
+            for avg, i in zip(state.average, players, strict=True)
+        )
+        return params, EMAState(inner, average)
+
+    return Dynamics(init, step)
