@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from gamedyn._game import Game
+from gamedyn.games.gan import check_options, is_zero
 from gamedyn.losses import GANLoss
 from gamedyn.losses import get as get_loss
 from gamedyn.regularizers import Regularizer
@@ -51,16 +52,8 @@ def dirac_gan(
       Converge? ICML.
     """
     gan_loss = get_loss(loss)
-    if regularizer is not None and not callable(regularizer):
-        raise ValueError(
-            "regularizer: expected None or a penalty from gamedyn.regularizers, got "
-            f"{type(regularizer).__name__}"
-        )
-    if isinstance(instance_noise, (int, float)) and instance_noise < 0:
-        raise ValueError(
-            f"instance_noise: expected a non-negative std, got {instance_noise}"
-        )
-    noisy = not (isinstance(instance_noise, (int, float)) and instance_noise == 0)
+    check_options(regularizer=regularizer, instance_noise=instance_noise)
+    noisy = not is_zero(instance_noise)
     if start is not None and len(start) != 2:
         raise ValueError(f"start: expected a pair (theta, psi) or None, got {start!r}")
 

@@ -20,11 +20,15 @@ from gamedyn.dynamics._base import Dynamics
 from gamedyn.regularizers import Regularizer, squared_norm
 
 
-def _is_zero(x) -> bool:
+def is_zero(x) -> bool:
+    """True for None or a Python number equal to 0 (a traced value is never zero)."""
     return x is None or (isinstance(x, (int, float)) and x == 0)
 
 
-def _check_common(regularizer, batch_size, instance_noise, generator_penalty) -> None:
+def check_options(
+    *, regularizer=None, batch_size=1, instance_noise=0.0, generator_penalty=0.0
+) -> None:
+    """Validates the options shared by the GAN games (ValueError naming the option)."""
     if regularizer is not None and not callable(regularizer):
         raise ValueError(
             "regularizer: expected None or a penalty from gamedyn.regularizers, got "
@@ -67,10 +71,10 @@ def _gan_losses(
 ):
     """The losses of the (m + k)-player GAN; for m = k = 1 the two-player game."""
     m, k = num_generators, num_discriminators
-    penalise = not _is_zero(generator_penalty)
+    penalise = not is_zero(generator_penalty)
 
     def noisy(x, key):
-        if _is_zero(instance_noise):
+        if is_zero(instance_noise):
             return x
         return x + instance_noise * jax.random.normal(key, x.shape, x.dtype)
 
@@ -180,7 +184,12 @@ def gan(
       Nagarajan & Kolter 2017, Gradient descent GAN optimization is locally stable.
     """
     gan_loss = _losses.get(loss)
-    _check_common(regularizer, batch_size, instance_noise, generator_penalty)
+    check_options(
+        regularizer=regularizer,
+        batch_size=batch_size,
+        instance_noise=instance_noise,
+        generator_penalty=generator_penalty,
+    )
     losses = _gan_losses(
         generator,
         discriminator,
@@ -239,7 +248,12 @@ def multi_gan(
       Hoang, Nguyen, Le, Phung 2018, MGAN: Training GANs with Multiple Generators.
     """
     gan_loss = _losses.get(loss)
-    _check_common(regularizer, batch_size, instance_noise, generator_penalty)
+    check_options(
+        regularizer=regularizer,
+        batch_size=batch_size,
+        instance_noise=instance_noise,
+        generator_penalty=generator_penalty,
+    )
     _check_count("num_generators", num_generators)
     _check_count("num_discriminators", num_discriminators)
     losses = _gan_losses(

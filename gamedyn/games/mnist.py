@@ -27,7 +27,7 @@ import numpy as np
 
 from gamedyn import losses as _losses
 from gamedyn._game import Game
-from gamedyn.games.gan import gan
+from gamedyn.games.gan import check_options, gan, is_zero
 from gamedyn.models import (
     DCGANDiscriminator,
     DCGANGenerator,
@@ -285,16 +285,8 @@ def _conditional_game(
 ) -> Game:
     """The conditional counterpart of :func:`gamedyn.games.gan` (same key layout)."""
     gan_loss = _losses.get(loss)
-    if regularizer is not None and not callable(regularizer):
-        raise ValueError(
-            "regularizer: expected None or a penalty from gamedyn.regularizers, got "
-            f"{type(regularizer).__name__}"
-        )
-    if isinstance(instance_noise, (int, float)) and instance_noise < 0:
-        raise ValueError(
-            f"instance_noise: expected a non-negative std, got {instance_noise}"
-        )
-    noisy = not (isinstance(instance_noise, (int, float)) and instance_noise == 0)
+    check_options(regularizer=regularizer, instance_noise=instance_noise)
+    noisy = not is_zero(instance_noise)
 
     def losses(params, key=None):
         g_params, d_params = params
