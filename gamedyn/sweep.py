@@ -33,6 +33,7 @@ from gamedyn import dynamics as _dynamics
 from gamedyn import outcomes as _outcomes
 from gamedyn import regularizers as _regularizers
 from gamedyn._game import vector_field
+from gamedyn.analysis.stability import linear_step
 from gamedyn.games.dirac import dirac_gan
 from gamedyn.simulate import simulate
 
@@ -489,29 +490,18 @@ def dirac_step_matrix(
     _check_choice("method", method, DIRAC_METHODS)
     lr, gamma = np.broadcast_arrays(np.asarray(lr, float), np.asarray(gamma, float))
     jac = dirac_jacobian(gamma, loss=loss, regularizer=regularizer)
-    h = lr[..., None, None]
-    eye = np.eye(2)
-    if method == "simultaneous":
-        return eye - h * jac
-    if method == "extragradient":
-        return eye - h * jac + h**2 * (jac @ jac)
-    if method == "consensus":
-        return eye - h * (jac + consensus * np.swapaxes(jac, -1, -2) @ jac)
-    if method == "alternating":
-        h = lr
-        jgg, jgd = jac[..., 0, 0], jac[..., 0, 1]
-        jdg, jdd = jac[..., 1, 0], jac[..., 1, 1]
-        m = np.empty_like(jac)
-        m[..., 0, 0] = 1 - h * jgg + h**2 * jgd * jdg
-        m[..., 0, 1] = -h * jgd * (1 - h * jdd)
-        m[..., 1, 0] = -h * jdg
-        m[..., 1, 1] = 1 - h * jdd
+    if method == "optimistic":  # on (w_k, w_{k-1}), unlike linear_step's (w, u_prev)
+        h, eye = lr[..., None, None], np.eye(2)
+        m = np.zeros(jac.shape[:-2] + (4, 4))
+        m[..., :2, :2] = eye - 2 * h * jac
+        m[..., :2, 2:] = h * jac
+        m[..., 2:, :2] = eye
         return m
-    m = np.zeros(jac.shape[:-2] + (4, 4))  # optimistic
-    m[..., :2, :2] = eye - 2 * h * jac
-    m[..., :2, 2:] = h * jac
-    m[..., 2:, :2] = eye
-    return m
+    steps = [
+        linear_step(j, h, method, sizes=(1, 1), gamma=consensus)
+        for j, h in zip(jac.reshape(-1, 2, 2), lr.reshape(-1))
+    ]
+    return np.reshape(steps, jac.shape)
 
 
 def dirac_spectral_radius(
