@@ -564,7 +564,7 @@ def path_angle(
 ) -> PathAngle:
     """The path-angle of Berard et al. (2020) on the segment from ``start`` to ``end``.
 
-    At ``w_alpha = start + alpha (end - start)`` it measures
+    At ``w_alpha = (1 - alpha) start + alpha end`` it measures
     ``cos(xi(w_alpha), end - start)``. Near a locally stable equilibrium ``end``
     reached by training from ``start``, a rotational game shows a bump of the
     cosine around ``alpha = 1`` while the norm ``||xi||`` dips there; a potential
@@ -591,7 +591,9 @@ def path_angle(
     d_flat = [ravel_players((d,))[0] for d in delta]
 
     def at(a):
-        w = jax.tree.map(lambda s, d: s + a * d, start, delta)
+        # (1 - a) s + a e, not s + a (e - s): near a = 1 the point stays a scaled
+        # copy of start plus end, so round-off does not turn the direction of xi.
+        w = jax.tree.map(lambda s, e: (1 - a) * s + a * e, start, end)
         g = [ravel_players((gi,))[0] for gi in xi(w, key)]
         dots = jnp.stack([jnp.vdot(x, d) for x, d in zip(g, d_flat, strict=True)])
         gn = jnp.stack([jnp.linalg.norm(x) for x in g])

@@ -58,6 +58,7 @@ class Config(NamedTuple):
     """
 
     dataset: str = "ring"
+    dim: int = 2
     loss: str = "non_saturating"
     regularizer: str = "r1"
     gamma: float = 1.0
@@ -112,6 +113,8 @@ def _optimizer(
 def check(cfg: Config) -> None:
     """Validates a configuration (ValueError naming the bad field)."""
     mixtures.get(cfg.dataset)
+    if isinstance(cfg.dim, bool) or not isinstance(cfg.dim, int) or cfg.dim < 2:
+        raise ValueError(f"dim: expected an integer >= 2, got {cfg.dim!r}")
     if cfg.loss not in loss_names():
         raise ValueError(f"loss: expected one of {loss_names()}, got {cfg.loss!r}")
     if cfg.rule not in RULES:
@@ -163,13 +166,13 @@ def build(cfg: Config, steps: int | None = None) -> Experiment:
     """The game, update rule, generator module and mixture of a configuration
     (``steps``: the length of the learning-rate schedule; None: constant rates)."""
     check(cfg)
-    mixture = mixtures.get(cfg.dataset)
+    mixture = mixtures.get(cfg.dataset, cfg.dim)
     latent = cfg.latent_dim
 
     def sample_noise(key, n):
         return jax.random.normal(key, (n, latent))
 
-    generator = MLP((cfg.hidden,) * cfg.g_layers, 2)
+    generator = MLP((cfg.hidden,) * cfg.g_layers, mixture.dim)
     discriminator = MLP(
         (cfg.hidden,) * cfg.d_layers, 1, activation=lambda x: nn.leaky_relu(x, 0.2)
     )
@@ -206,7 +209,8 @@ class Result(NamedTuple):
 
     Attributes:
       steps: the training steps of the snapshots.
-      snapshots: ``(seeds, snapshots, n_plot, 2)`` generator samples.
+      snapshots: ``(seeds, snapshots, n_plot, 2)`` generator samples (in the
+        mixture's plane when ``cfg.dim > 2``).
       counts: ``(seeds, K)`` high-quality samples per mode at the end.
       metrics: ``dict`` of ``(seeds,)`` arrays: modes, high_quality, reverse_kl.
       diverged: ``(seeds,)`` bool.
@@ -298,6 +302,7 @@ def train(
         eval_key = jax.vmap(lambda k: jax.random.fold_in(k, 10**6 + 1))(keys)
         g = jax.vmap(generator_params)(params, state)
         shown = jax.vmap(lambda p, k: samples(p, k, num_plot))(g, plot_key)
+        shown = exp.mixture.project(shown)  # the mixture's plane, for plots
         scored = jax.vmap(lambda p, k: samples(p, k, NUM_EVAL_SAMPLES))(g, eval_key)
         counts = jax.vmap(
             lambda x: mode_counts(x, exp.mixture.centers, exp.mixture.std)
@@ -373,6 +378,12 @@ def register(subparsers) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--dataset", choices=("ring", "grid"), default=d.dataset)
+    p.add_argument(
+        "--dim",
+        type=int,
+        default=d.dim,
+        help="ambient dimension: > 2 puts the mixture on a random plane of R^dim",
+    )
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--loss", choices=loss_names(), default=d.loss)
     p.add_argument(
@@ -441,6 +452,7 @@ def run(args: argparse.Namespace) -> int:
         _positive(name, getattr(args, name))
     cfg = Config(
         dataset=args.dataset,
+        dim=args.dim,
         loss=args.loss,
         regularizer=args.regularizer,
         gamma=args.gamma,
@@ -475,11 +487,12 @@ def run(args: argparse.Namespace) -> int:
         json.dump(out, f, indent=2)
     from gamedyn.plotting.mog import plot_mog_samples
 
+    where = cfg.dataset if cfg.dim == 2 else f"{cfg.dataset} on a plane of R^{cfg.dim}"
     fig = plot_mog_samples(
         result.snapshots[0],
         result.steps,
-        mixtures.get(cfg.dataset),
-        title=f"{cfg.dataset}: {cfg.loss}, {cfg.rule}, {cfg.regularizer} (seed 0)",
+        mixtures.get(cfg.dataset, cfg.dim).planar(),
+        title=f"{where}: {cfg.loss}, {cfg.rule}, {cfg.regularizer} (seed 0)",
     )
     fig.savefig(os.path.join(args.out, "samples.png"), dpi=110)
     import matplotlib.pyplot as plt

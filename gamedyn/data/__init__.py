@@ -1,6 +1,6 @@
 """Data sets: MNIST (download, checksum, cache) and synthetic mixtures."""
 
-from gamedyn.data.mixtures import Mixture, grid, ring
+from gamedyn.data.mixtures import Mixture, embed, grid, ring
 from gamedyn.data.mnist import load_mnist
 
-__all__ = ["Mixture", "grid", "ring", "load_mnist"]
+__all__ = ["Mixture", "embed", "grid", "ring", "load_mnist"]

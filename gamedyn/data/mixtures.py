@@ -6,6 +6,9 @@
   std=0.01`` for it; the mode metrics, measured in units of the std, are the same.
 * Grid of 25 (PacGAN, Lin et al. 2018; VEEGAN): 25 equally weighted isotropic Gaussians
   with means ``{-4, -2, 0, 2, 4}^2``, std 0.05.
+* High-dimensional variants: :func:`embed` places either mixture on a random 2-plane
+  of ``R^D`` (an isometry, so the metrics in units of the std keep their meaning).
+  This is gamedyn's construction, not VEEGAN's 1200-D data set.
 """
 
 from __future__ import annotations
@@ -18,22 +21,44 @@ import numpy as np
 
 
 class Mixture(NamedTuple):
-    """An equally weighted mixture of isotropic Gaussians.
+    """An equally weighted mixture of Gaussians, isotropic within their span.
 
     Attributes:
-      centers: ``(K, d)`` means.
+      centers: ``(K, D)`` means.
       std: the standard deviation of every component (a Python float).
+      basis: ``None`` (noise in all ``D`` directions), or ``(k, D)`` orthonormal rows
+        spanning the subspace the noise lives in (see :func:`embed`).
     """
 
     centers: jax.Array
     std: float
+    basis: jax.Array | None = None
 
     def sample(self, key: jax.Array, n: int) -> jax.Array:
-        """``n`` samples, ``(n, d)``: a uniform component, then Gaussian noise."""
+        """``n`` samples, ``(n, D)``: a uniform component, then Gaussian noise."""
         k_mode, k_noise = jax.random.split(key)
         idx = jax.random.randint(k_mode, (n,), 0, self.centers.shape[0])
-        noise = jax.random.normal(k_noise, (n, self.centers.shape[1]))
+        if self.basis is None:
+            noise = jax.random.normal(k_noise, (n, self.centers.shape[1]))
+        else:
+            noise = jax.random.normal(k_noise, (n, self.basis.shape[0])) @ self.basis
         return self.centers[idx] + self.std * noise
+
+    @property
+    def dim(self) -> int:
+        """``D``, the dimension of the samples."""
+        return int(self.centers.shape[1])
+
+    def project(self, x: jax.Array) -> jax.Array:
+        """Coordinates of ``x`` in the mixture's plane (``x`` itself without a basis),
+        for plotting a high-dimensional mixture in 2-D."""
+        return x if self.basis is None else x @ self.basis.T
+
+    def planar(self) -> Mixture:
+        """The mixture in its own coordinates (itself without a basis)."""
+        if self.basis is None:
+            return self
+        return Mixture(self.project(self.centers), self.std)
 
 
 def _check_positive(name: str, value) -> None:
@@ -87,10 +112,43 @@ def grid(size: int = 5, spacing: float = 2.0, std: float = 0.05) -> Mixture:
     return Mixture(jnp.asarray(centers, jnp.float32), float(std))
 
 
-def get(name: str) -> Mixture:
-    """``"ring"`` or ``"grid"`` with the papers' settings."""
+def embed(mixture: Mixture, dim: int, seed: int = 0) -> Mixture:
+    """The same mixture on a random plane of ``R^dim``: a high-dimensional variant.
+
+    With ``Q`` a ``(d, dim)`` matrix of orthonormal rows (QR of a Gaussian matrix
+    drawn from ``seed``), the centres become ``mu_k Q`` and a sample
+    ``mu_k Q + std * eps Q`` with ``eps ~ N(0, I_d)``. ``Q`` is an isometry, so
+    distances in units of the std -- the mode metrics -- mean what they mean in 2-D,
+    while the generator must also learn to stay on the plane and the discriminator
+    sees ``dim`` inputs. Off-plane error counts against high quality.
+
+    Args:
+      mixture: a mixture without a basis (e.g. :func:`ring` or :func:`grid`).
+      dim: the ambient dimension, ``>= d``.
+      seed: the seed of the random plane.
+
+    Returns:
+      A :class:`Mixture` with ``(K, dim)`` centres and a ``(d, dim)`` basis.
+    """
+    if mixture.basis is not None:
+        raise ValueError("mixture: expected a mixture that is not already embedded")
+    d = mixture.dim
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < d:
+        raise ValueError(f"dim: expected an integer >= {d}, got {dim!r}")
+    if dim == d:
+        return mixture
+    q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((dim, d)))
+    basis = jnp.asarray(q.T, jnp.float32)
+    return Mixture(mixture.centers @ basis, mixture.std, basis)
+
+
+def get(name: str, dim: int = 2) -> Mixture:
+    """``"ring"`` or ``"grid"`` with the papers' settings, embedded in ``R^dim`` by
+    :func:`embed` when ``dim > 2``."""
     if name == "ring":
-        return ring()
-    if name == "grid":
-        return grid()
-    raise ValueError(f"dataset: expected 'ring' or 'grid', got {name!r}")
+        mixture = ring()
+    elif name == "grid":
+        mixture = grid()
+    else:
+        raise ValueError(f"dataset: expected 'ring' or 'grid', got {name!r}")
+    return embed(mixture, dim)

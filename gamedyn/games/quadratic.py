@@ -33,7 +33,7 @@ def quadratic(A, P=None, Q=None) -> Game:
 
     Returns:
       A :class:`gamedyn.Game` with params ``(x, y)``, 1-D arrays; ``init`` draws them
-      from a standard normal.
+      from a standard normal. Products run at full precision on every backend.
     """
     A = _matrix("A", A)
     m, n = A.shape
@@ -48,7 +48,10 @@ def quadratic(A, P=None, Q=None) -> Game:
 
     def losses(params, key=None):
         x, y = params
-        f = 0.5 * x @ P @ x + x @ A @ y - 0.5 * y @ Q @ y
+        # Full-precision products: on GPUs the default f32 matmul precision (TF32)
+        # would round the matrices to 10 mantissa bits and spoil the closed forms.
+        with jax.default_matmul_precision("highest"):
+            f = 0.5 * x @ P @ x + x @ A @ y - 0.5 * y @ Q @ y
         return f, -f
 
     return Game(init=init, losses=losses)

@@ -58,6 +58,7 @@ def test_mog_options_reach_the_config(tmp_path):
         (["--lr", "-1"], "lr"),
         (["--gamma", "-1"], "gamma"),
         (["--ema", "1.5"], "ema_decay"),
+        (["--dim", "1"], "dim"),
     ],
 )
 def test_bad_numbers(tmp_path, extra, match):
@@ -70,3 +71,13 @@ def test_bad_choices():
         build_parser().parse_args(["mog", "--out", "x", "--dataset", "spiral"])
     with pytest.raises(SystemExit):
         build_parser().parse_args(["mog", "--out", "x", "--loss", "nope"])
+
+
+def test_mog_high_dimensional_variant(tmp_path):
+    out = tmp_path / "ring16"
+    assert (
+        main(["mog", "--dataset", "ring", "--dim", "16", "--out", str(out), *TINY]) == 0
+    )
+    data = json.loads((out / "metrics.json").read_text())
+    assert data["config"]["dim"] == 16 and data["num_modes"] == 8
+    assert (out / "samples.png").stat().st_size > 0

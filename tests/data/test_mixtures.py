@@ -6,7 +6,8 @@ import jax
 import numpy as np
 import pytest
 
-from gamedyn.data import grid, ring
+from gamedyn.data import embed, grid, ring
+from gamedyn.data.mixtures import get
 
 
 def test_ring_settings():
@@ -58,3 +59,36 @@ def test_pure_sampler():
 def test_bad_settings(fn, kwargs, match):
     with pytest.raises(ValueError, match=match):
         fn(**kwargs)
+
+
+def test_embedded_mixture_is_the_same_mixture_on_a_plane():
+    base = grid()
+    mix = embed(base, 50, seed=1)
+    q = np.asarray(mix.basis)
+    assert mix.dim == 50 and q.shape == (2, 50)
+    np.testing.assert_allclose(q @ q.T, np.eye(2), atol=1e-5)  # orthonormal rows
+    c, c0 = np.asarray(mix.centers), np.asarray(base.centers)
+    # an isometry: the pairwise distances of the centres are those of the grid
+    dist = np.linalg.norm(c[:, None] - c[None], axis=-1)
+    dist0 = np.linalg.norm(c0[:, None] - c0[None], axis=-1)
+    np.testing.assert_allclose(dist, dist0, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(mix.project(mix.centers)), c0, atol=1e-5)
+    x = np.asarray(mix.sample(jax.random.key(0), 20000))
+    # samples lie on the plane, and in it they are the 2-D grid's samples
+    np.testing.assert_allclose(x - (x @ q.T) @ q, 0.0, atol=1e-4)
+    xp = np.asarray(mix.project(x))
+    nearest = np.argmin(((xp[:, None] - c0[None]) ** 2).sum(-1), axis=1)
+    np.testing.assert_allclose((xp - c0[nearest]).std(axis=0), 0.05, rtol=0.03)
+    planar = mix.planar()
+    assert planar.basis is None
+    np.testing.assert_allclose(np.asarray(planar.centers), c0, atol=1e-5)
+    assert embed(base, 2) is base and get("ring", 2).basis is None
+    assert get("ring", 7).dim == 7
+
+
+@pytest.mark.parametrize("kwargs,match", [({"dim": 1}, "dim"), ({"dim": 3.5}, "dim")])
+def test_embed_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        embed(ring(), **kwargs)
+    with pytest.raises(ValueError, match="already embedded"):
+        embed(embed(ring(), 5), 8)
