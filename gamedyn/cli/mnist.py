@@ -60,6 +60,7 @@ STATIC_KEYS = (
     "latent_dim",
     "width",
     "instance_noise",
+    "generator_penalty",
     "seed",
     "train_size",
 )
@@ -85,6 +86,7 @@ class Config(NamedTuple):
     latent_dim: int = 64
     width: int | None = None
     instance_noise: float = 0.0
+    generator_penalty: float = 0.0
     seed: int = 0
     train_size: int | None = None
 
@@ -107,7 +109,7 @@ def check(cfg: Config) -> None:
     for name in ("lr_g", "lr_d"):
         if not getattr(cfg, name) > 0:
             raise ValueError(f"--{name.replace('_', '-')}: expected a positive number")
-    for name in ("gamma", "instance_noise"):
+    for name in ("gamma", "instance_noise", "generator_penalty"):
         if getattr(cfg, name) < 0:
             raise ValueError(
                 f"--{name.replace('_', '-')}: expected a non-negative number"
@@ -162,6 +164,7 @@ def build(cfg: Config) -> tuple[ImageGAN, Any]:
         regularizer=reg() if reg else None,
         batch_size=cfg.batch_size,
         instance_noise=cfg.instance_noise,
+        generator_penalty=cfg.generator_penalty,
         latent_dim=cfg.latent_dim,
         width=cfg.width,
         data=(x, y),
@@ -266,6 +269,7 @@ def _config_from_args(args) -> Config:
         latent_dim=args.latent_dim,
         width=args.width,
         instance_noise=args.instance_noise,
+        generator_penalty=args.generator_penalty,
         seed=args.seed,
         train_size=args.train_size,
     )
@@ -357,6 +361,12 @@ def register(subparsers) -> None:
     p.add_argument("--latent-dim", type=int, default=64)
     p.add_argument("--width", type=int, default=None, help="MLP 256, DCGAN 64")
     p.add_argument("--instance-noise", type=float, default=0.0)
+    p.add_argument(
+        "--generator-penalty",
+        type=float,
+        default=0.0,
+        help="Nagarajan-Kolter gradient-norm penalty weight on the generator",
+    )
     p.add_argument("--train-size", type=int, default=None, help="use N train images")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--chunk", type=int, default=100, help="steps per compiled scan")

@@ -68,8 +68,14 @@ def _gan_losses(
     generator_penalty,
     num_generators: int,
     num_discriminators: int,
+    pack=None,
 ):
-    """The losses of the (m + k)-player GAN; for m = k = 1 the two-player game."""
+    """The losses of the (m + k)-player GAN; for m = k = 1 the two-player game.
+
+    With ``pack`` the game is conditional: ``sample_data(key, n) -> (x, c)``, the
+    generators are called as ``generator(g, z, c)`` with the real batch's ``c``, and
+    the discriminators (and regularizers) see ``pack(x, c)``, after instance noise.
+    """
     m, k = num_generators, num_discriminators
     penalise = not is_zero(generator_penalty)
 
@@ -90,14 +96,22 @@ def _gan_losses(
         k_data, k_noise, k_inst, k_reg = jax.random.split(key, 4)
         x_real = sample_data(k_data, batch_size)
         k_real, k_fake = jax.random.split(k_inst)
-        x_real = noisy(x_real, k_real)
+        if pack is None:
+            x_real = noisy(x_real, k_real)
+        else:
+            x_real, cond = x_real
+            x_real = pack(noisy(x_real, k_real), cond)
 
         def fakes(g_params):
             out = []
             for i, g in enumerate(g_params):
                 kn = k_noise if m == 1 else jax.random.fold_in(k_noise, i)
                 kf = k_fake if m == 1 else jax.random.fold_in(k_fake, i)
-                out.append(noisy(generator(g, sample_noise(kn, batch_size)), kf))
+                z = sample_noise(kn, batch_size)
+                if pack is None:
+                    out.append(noisy(generator(g, z), kf))
+                else:
+                    out.append(pack(noisy(generator(g, z, cond), kf), cond))
             return out
 
         def d_loss(d, x_fake_all, x_real):

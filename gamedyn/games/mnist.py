@@ -27,7 +27,7 @@ import numpy as np
 
 from gamedyn import losses as _losses
 from gamedyn._game import Game
-from gamedyn.games.gan import check_options, gan, is_zero
+from gamedyn.games.gan import _gan_losses, check_options
 from gamedyn.models import (
     DCGANDiscriminator,
     DCGANGenerator,
@@ -98,6 +98,7 @@ def mnist_gan(
     regularizer: Regularizer | None = None,
     batch_size: int = 64,
     instance_noise: float | jax.Array = 0.0,
+    generator_penalty: float | jax.Array = 0.0,
     latent_dim: int = 64,
     width: int | None = None,
     layer_norm: bool = False,
@@ -121,6 +122,8 @@ def mnist_gan(
       regularizer: a discriminator penalty from :mod:`gamedyn.regularizers`.
       batch_size: samples per evaluation.
       instance_noise: std of Gaussian noise added to the images ``D`` sees.
+      generator_penalty: weight of the Nagarajan & Kolter (2017) gradient-norm
+        penalty on the generator (see :func:`gamedyn.games.gan`); 0 turns it off.
       latent_dim: dimension of the Gaussian latent ``z``.
       width: the model's width (see ``model``).
       layer_norm: layer norm in the DCGAN discriminator's second layer.
@@ -235,30 +238,37 @@ def mnist_gan(
         )
         return new["batch_stats"]
 
-    if not conditional:
-        game = gan(
-            init,
-            lambda p, z: generate_train(p, z, None),
-            lambda p, x: discriminate(p, x),
-            lambda k, n: sample_batch(k, n)[0],
-            sample_noise,
-            loss=loss,
-            regularizer=regularizer,
-            batch_size=batch_size,
-            instance_noise=instance_noise,
-        )
-    else:
-        game = _conditional_game(
-            init,
-            generate_train,
-            discriminate,
-            sample_batch,
-            sample_noise,
-            loss=loss,
-            regularizer=regularizer,
-            batch_size=batch_size,
-            instance_noise=instance_noise,
-        )
+    check_options(
+        regularizer=regularizer,
+        batch_size=batch_size,
+        instance_noise=instance_noise,
+        generator_penalty=generator_penalty,
+    )
+
+    def images_only(key, n):
+        return sample_batch(key, n)[0]
+
+    def unconditional(g_params, z):
+        return generate_train(g_params, z, None)
+
+    def on_pairs(d_params, xp):  # the label rides along as an image channel
+        return discriminate(d_params, *_unpack(xp))
+
+    losses = _gan_losses(
+        generate_train if conditional else unconditional,
+        on_pairs if conditional else discriminate,
+        sample_batch if conditional else images_only,
+        sample_noise,
+        _losses.get(loss),
+        regularizer,
+        batch_size,
+        instance_noise,
+        generator_penalty,
+        1,
+        1,
+        pack=_pack if conditional else None,
+    )
+    game = Game(init=init, losses=losses)
     return ImageGAN(
         game=game,
         init_state=init_state,
@@ -269,49 +279,6 @@ def mnist_gan(
         latent_dim=latent_dim,
         num_classes=num_classes,
     )
-
-
-def _conditional_game(
-    init,
-    generate_train,
-    discriminate,
-    sample_batch,
-    sample_noise,
-    *,
-    loss,
-    regularizer,
-    batch_size,
-    instance_noise,
-) -> Game:
-    """The conditional counterpart of :func:`gamedyn.games.gan` (same key layout)."""
-    gan_loss = _losses.get(loss)
-    check_options(regularizer=regularizer, instance_noise=instance_noise)
-    noisy = not is_zero(instance_noise)
-
-    def losses(params, key=None):
-        g_params, d_params = params
-        if key is None:
-            key = jax.random.key(0)
-        k_data, k_noise, k_inst, k_reg = jax.random.split(key, 4)
-        x_real, y = sample_batch(k_data, batch_size)
-        x_fake = generate_train(g_params, sample_noise(k_noise, batch_size), y)
-        if noisy:
-            k_real, k_fake = jax.random.split(k_inst)
-            x_real = x_real + instance_noise * jax.random.normal(k_real, x_real.shape)
-            x_fake = x_fake + instance_noise * jax.random.normal(k_fake, x_fake.shape)
-        x_real, x_fake = _pack(x_real, y), _pack(x_fake, y)
-
-        def d(xp):
-            return discriminate(d_params, *_unpack(xp))
-
-        d_real, d_fake = d(x_real), d(x_fake)
-        loss_g = gan_loss.generator(d_real, d_fake)
-        loss_d = gan_loss.discriminator(d_real, d_fake)
-        if regularizer is not None:
-            loss_d = loss_d + regularizer(d, x_real, x_fake, k_reg)
-        return loss_g, loss_d
-
-    return Game(init=init, losses=losses)
 
 
 @partial(jax.jit, static_argnums=0)

@@ -79,8 +79,12 @@ def test_conditional_gan_with_r1_and_extragradient_runs(tmp_path):
     args = ["mnist", "--steps", "4", "--out", out, "--width", "8", "--conditional",
             "--regularizer", "r1", "--gamma", "1", "--rule", "extragradient",
             "--batch-size", "8", "--train-size", "64", "--chunk", "2", "--unroll",
-            "--fid-samples", "0", "--no-progress"]  # fmt: skip
+            "--generator-penalty", "0.1", "--fid-samples", "0",
+            "--no-progress"]  # fmt: skip
     assert main(args) == 0
+    with open(os.path.join(out, "config.json")) as f:
+        cfg = json.load(f)
+    assert cfg["generator_penalty"] == 0.1
     m = _json(out)
     assert m["step"] == 4 and np.isfinite(m["loss_d"]) and "fid" not in m
     assert [s for s, _ in T.list_checkpoints(out)] == [4]
@@ -96,6 +100,9 @@ def test_bad_arguments(tmp_path):
         main(["mnist", "--steps", "1", "--out", out, "--lr", "0", *TINY])
     with pytest.raises(ValueError, match="--loss: expected one of"):
         main(["mnist", "--steps", "1", "--out", out, "--loss", "nope", *TINY])
+    with pytest.raises(ValueError, match="--generator-penalty: expected a non-neg"):
+        main(["mnist", "--steps", "1", "--out", out, "--generator-penalty", "-1",
+              *TINY])  # fmt: skip
     assert main(["mnist", "--steps", "2", "--out", out, "--fid-samples", "0",
                  "--chunk", "2", *TINY]) == 0  # fmt: skip
     with pytest.raises(

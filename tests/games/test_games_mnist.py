@@ -112,3 +112,31 @@ def test_every_update_rule_and_regularizer_applies(data):
     regs = [None, gd.regularizers.r1(1.0), gd.regularizers.r2(1.0),
             gd.regularizers.gradient_penalty(1.0)]  # fmt: skip
     _run_rules(data, cli.RULES, regs)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_generator_penalty_is_the_discriminator_gradient_norm(data, conditional):
+    """Nagarajan & Kolter: L_G gains eta ||grad_phi L_D||^2 (conditional too), and
+    L_D is unchanged."""
+    eta = 0.7
+    kw = dict(conditional=conditional, width=8, batch_size=4, latent_dim=4, data=data)
+    plain = M.mnist_gan("mlp", **kw)
+    pen = M.mnist_gan("mlp", generator_penalty=eta, **kw)
+    params = plain.game.init(jax.random.key(1))
+    key = jax.random.key(2)
+    grad_d = jax.grad(lambda d: plain.game.losses((params[0], d), key)[1])(params[1])
+    expected = eta * sum(jnp.sum(g**2) for g in jax.tree.leaves(grad_d))
+    lg, ld = pen.game.losses(params, key)
+    lg0, ld0 = plain.game.losses(params, key)
+    np.testing.assert_allclose(lg - lg0, expected, rtol=1e-5)
+    np.testing.assert_allclose(ld, ld0, rtol=1e-6)
+    # the generator differentiates through the penalty
+    g_pen = jax.grad(lambda g: pen.game.losses((g, params[1]), key)[0])(params[0])
+    g_0 = jax.grad(lambda g: plain.game.losses((g, params[1]), key)[0])(params[0])
+    diff = jax.tree.map(lambda a, b: jnp.max(jnp.abs(a - b)), g_pen, g_0)
+    assert max(jax.tree.leaves(diff)) > 0
+
+
+def test_generator_penalty_bad_value(data):
+    with pytest.raises(ValueError, match="generator_penalty"):
+        M.mnist_gan("mlp", generator_penalty=-1.0, data=data)
