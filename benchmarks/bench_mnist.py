@@ -7,6 +7,9 @@
    hand-written minimal JAX loop (raw ``jnp`` MLPs, ``optax.adam``, one
    ``lax.scan``), and a PyTorch eager loop (optional: ``pip install torch``; best of
    1 and 2 threads). Compilation is excluded; data sampling is included everywhere.
+   The two JAX loops are timed with JAX's default PRNG (threefry) and again with
+   ``jax_default_prng_impl="unsafe_rbg"``: on XLA:CPU threefry's split / fold_in /
+   bits are rolled ``while`` loops, which cost about a quarter of this small step.
 2. FID (MNIST-classifier features, :mod:`gamedyn.metrics.classifier`) after the
    same number of steps for simultaneous / alternating Adam, extra-Adam, optimistic
    Adam, consensus optimization and simultaneous Adam with R1.
@@ -17,6 +20,7 @@ Usage: ``python benchmarks/bench_mnist.py [--quick]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
 import jax
@@ -170,6 +174,17 @@ def bench_torch(x, steps: int, repeats: int, threads: int) -> float | None:
     return best
 
 
+@contextlib.contextmanager
+def prng_impl(name: str):
+    """Runs the block with ``jax_default_prng_impl`` set to ``name``."""
+    before = jax.config.jax_default_prng_impl
+    jax.config.update("jax_default_prng_impl", name)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_default_prng_impl", before)
+
+
 RULES = {
     "simultaneous Adam": dict(rule="simultaneous"),
     "alternating Adam": dict(rule="alternating"),
@@ -209,22 +224,28 @@ def main() -> None:
     print(
         f"MLP GAN, batch {BATCH}, Adam, simultaneous; {steps} steps, best of {repeats}"
     )
-    ours = bench_gamedyn(x, y, steps, repeats)
-    minimal = bench_minimal_jax(x, steps, repeats)
+    rates = {}
+    for impl in ("threefry2x32", "unsafe_rbg"):
+        with prng_impl(impl):
+            rates[impl] = (
+                bench_gamedyn(x, y, steps, repeats),
+                bench_minimal_jax(x, steps, repeats),
+            )
     torch_rates = {n: bench_torch(x, steps, repeats, n) for n in (1, 2)}
-    print(f"  gamedyn           {ours:9.1f} steps/s")
-    print(
-        f"  minimal JAX loop  {minimal:9.1f} steps/s   gamedyn overhead "
-        f"{100 * (minimal / ours - 1):+.1f}%"
-    )
-    if torch_rates[1] is None:
+    best = None if torch_rates[1] is None else max(torch_rates.values())
+    for impl, (ours, minimal) in rates.items():
+        vs = "" if best is None else f"   gamedyn / best PyTorch {ours / best:.2f}x"
+        print(f"  gamedyn, PRNG {impl:12s}      {ours:9.1f} steps/s{vs}")
+        print(
+            f"  minimal JAX, PRNG {impl:12s}  {minimal:9.1f} steps/s   gamedyn "
+            f"overhead {100 * (minimal / ours - 1):+.1f}%"
+        )
+    if best is None:
         print("  PyTorch eager     (torch not installed)")
     else:
-        best = max(torch_rates.values())
         print(
             f"  PyTorch eager     {torch_rates[1]:9.1f} steps/s (1 thread), "
-            f"{torch_rates[2]:.1f} (2 threads)   gamedyn / best PyTorch "
-            f"{ours / best:.2f}x"
+            f"{torch_rates[2]:.1f} (2 threads)"
         )
 
     print(f"\nFID after {fid_steps} steps ({fid_samples} samples, MNIST classifier):")
