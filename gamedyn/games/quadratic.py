@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
@@ -50,8 +52,8 @@ def quadratic(A, P=None, Q=None) -> Game:
         x, y = params
         # Full-precision products: on GPUs the default f32 matmul precision (TF32)
         # would round the matrices to 10 mantissa bits and spoil the closed forms.
-        with jax.default_matmul_precision("highest"):
-            f = 0.5 * x @ P @ x + x @ A @ y - 0.5 * y @ Q @ y
+        dot = partial(jnp.dot, precision=jax.lax.Precision.HIGHEST)
+        f = 0.5 * dot(x, dot(P, x)) + dot(x, dot(A, y)) - 0.5 * dot(y, dot(Q, y))
         return f, -f
 
     return Game(init=init, losses=losses)

@@ -201,3 +201,23 @@ def test_path_angle_linear_game_closed_form(x64):
     )
     with pytest.raises(ValueError, match="end: expected the same pytree structure"):
         analysis.path_angle(game, start, (jnp.zeros(3),))
+
+
+def test_path_angle_hits_the_end_point_exactly():
+    """At alpha = 1 the interpolation is exactly ``end``: a game whose equilibrium is
+    ``end`` has xi = 0 there (``start + (end - start)`` misses it by round-off)."""
+    rng = np.random.default_rng(0)
+    c, d = rng.normal(size=5).astype(np.float32), rng.normal(size=4).astype(np.float32)
+    a = jnp.asarray(rng.normal(size=(5, 4)), jnp.float32)
+
+    def losses(params, key=None):
+        f = (params[0] - c) @ a @ (params[1] - d)
+        return f, -f
+
+    game = gd.Game(init=lambda key: (jnp.zeros(5), jnp.zeros(4)), losses=losses)
+    start = (jnp.asarray(rng.normal(size=5), jnp.float32),
+             jnp.asarray(rng.normal(size=4), jnp.float32))  # fmt: skip
+    res = analysis.path_angle(
+        game, start, (jnp.asarray(c), jnp.asarray(d)), alpha=[1.0]
+    )
+    assert res.grad_norm[0] == 0.0

@@ -27,3 +27,19 @@ def test_bad_shapes():
         gd.games.bilinear(np.ones(3))
     with pytest.raises(ValueError, match=r"P: expected shape \(2, 2\)"):
         gd.games.quadratic(np.ones((2, 3)), P=np.eye(3))
+
+
+def test_products_run_at_full_precision():
+    """Every matrix product asks for HIGHEST precision, so GPUs do not round the
+    matrices to TF32 (which moved float32 spectra by about 1e-4 on an H200)."""
+    game = gd.games.quadratic(np.ones((3, 2)), np.eye(3), np.eye(2))
+    params = game.init(jax.random.key(0))
+    for fn in (game.losses, lambda p: jax.grad(lambda q: game.losses(q)[0])(p)):
+        eqns = [
+            e
+            for e in jax.make_jaxpr(fn)(params).jaxpr.eqns
+            if e.primitive.name == "dot_general"
+        ]
+        assert eqns
+        for e in eqns:
+            assert "HIGHEST" in str(e.params["precision"])
