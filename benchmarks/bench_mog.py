@@ -115,6 +115,14 @@ ROWS = {
         dict(BEST, batch_size=512),
     ),
     "nsgan_r01": ("NS-GAN (alternating, R1 0.1)", dict(BEST, gamma=0.1)),
+    "nsgan_r1_z4_ema": (
+        "NS-GAN (alt., R1 1.0, latent 4, EMA)",
+        dict(BEST, latent_dim=4, ema_decay=0.999),
+    ),
+    "nsgan_r1_z4_b512_ema": (
+        "NS-GAN (alt., R1 1.0, latent 4, batch 512, EMA)",
+        dict(BEST, latent_dim=4, batch_size=512, ema_decay=0.999),
+    ),
 }
 QUICK_ROWS = ("gan", "nsgan", "nsgan_r1")
 
