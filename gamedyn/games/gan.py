@@ -197,7 +197,35 @@ def gan(
     References:
       Nagarajan & Kolter 2017, Gradient descent GAN optimization is locally stable.
     """
-    gan_loss = _losses.get(loss)
+    return _two_player(
+        init,
+        generator,
+        discriminator,
+        sample_data,
+        sample_noise,
+        loss,
+        regularizer,
+        batch_size,
+        instance_noise,
+        generator_penalty,
+    )
+
+
+def _two_player(
+    init,
+    generator,
+    discriminator,
+    sample_data,
+    sample_noise,
+    loss,
+    regularizer,
+    batch_size,
+    instance_noise,
+    generator_penalty,
+    pack=None,
+) -> Game:
+    """:func:`gan` after its options are checked; ``pack`` as in :func:`_gan_losses`
+    (the conditional MNIST game uses it)."""
     check_options(
         regularizer=regularizer,
         batch_size=batch_size,
@@ -209,13 +237,14 @@ def gan(
         discriminator,
         sample_data,
         sample_noise,
-        gan_loss,
+        _losses.get(loss),
         regularizer,
         batch_size,
         instance_noise,
         generator_penalty,
         1,
         1,
+        pack=pack,
     )
     return Game(init=init, losses=losses)
 

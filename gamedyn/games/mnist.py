@@ -27,7 +27,7 @@ import numpy as np
 
 from gamedyn import losses as _losses
 from gamedyn._game import Game
-from gamedyn.games.gan import _gan_losses, check_options
+from gamedyn.games.gan import _two_player
 from gamedyn.models import (
     DCGANDiscriminator,
     DCGANGenerator,
@@ -238,13 +238,6 @@ def mnist_gan(
         )
         return new["batch_stats"]
 
-    check_options(
-        regularizer=regularizer,
-        batch_size=batch_size,
-        instance_noise=instance_noise,
-        generator_penalty=generator_penalty,
-    )
-
     def images_only(key, n):
         return sample_batch(key, n)[0]
 
@@ -254,21 +247,19 @@ def mnist_gan(
     def on_pairs(d_params, xp):  # the label rides along as an image channel
         return discriminate(d_params, *_unpack(xp))
 
-    losses = _gan_losses(
+    game = _two_player(
+        init,
         generate_train if conditional else unconditional,
         on_pairs if conditional else discriminate,
         sample_batch if conditional else images_only,
         sample_noise,
-        _losses.get(loss),
+        loss,
         regularizer,
         batch_size,
         instance_noise,
         generator_penalty,
-        1,
-        1,
         pack=_pack if conditional else None,
     )
-    game = Game(init=init, losses=losses)
     return ImageGAN(
         game=game,
         init_state=init_state,
