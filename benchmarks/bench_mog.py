@@ -66,6 +66,7 @@ BEST = dict(
     gamma=1.0,
     lr=4e-3,
     batch_size=128,
+    latent_dim=16,
     schedule="cosine",
     ema_decay=0.0,
 )
@@ -79,6 +80,7 @@ ROWS = {
             regularizer="none",
             lr=1e-3,
             batch_size=128,
+            latent_dim=16,
             schedule="cosine",
             ema_decay=0.0,
         ),
@@ -122,6 +124,10 @@ ROWS = {
     "nsgan_r1_z4_b512_ema": (
         "NS-GAN (alt., R1 1.0, latent 4, batch 512, EMA)",
         dict(BEST, latent_dim=4, batch_size=512, ema_decay=0.999),
+    ),
+    "nsgan_r01_z4_b512_ema": (
+        "NS-GAN (alt., R1 0.1, latent 4, batch 512, EMA)",
+        dict(BEST, gamma=0.1, latent_dim=4, batch_size=512, ema_decay=0.999),
     ),
 }
 QUICK_ROWS = ("gan", "nsgan", "nsgan_r1")
