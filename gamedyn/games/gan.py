@@ -224,8 +224,8 @@ def _two_player(
     generator_penalty,
     pack=None,
 ) -> Game:
-    """:func:`gan` after its options are checked; ``pack`` as in :func:`_gan_losses`
-    (the conditional MNIST game uses it)."""
+    """The body of :func:`gan` (options checked here), plus ``pack`` as in
+    :func:`_gan_losses`, which the conditional MNIST game uses."""
     check_options(
         regularizer=regularizer,
         batch_size=batch_size,
