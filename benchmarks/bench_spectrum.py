@@ -24,7 +24,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigs
 
 import gamedyn as gd
-from gamedyn.analysis.jacobian import flat_vector_field
+from gamedyn.analysis._jacobian import flat_vector_field
 
 
 def mlp(params, x):

@@ -1,24 +1,43 @@
-"""gamedyn: training dynamics of GANs and differentiable games, in JAX."""
+"""gamedyn: training dynamics of GANs and differentiable games, in JAX.
+
+Layers, bottom to top (a module imports only from its own layer or below)::
+
+    _game, _validate, losses, regularizers, transforms, optimizers, io, outcomes,
+    data, models, metrics                      leaves: no games, no dynamics
+    games                                      players and losses
+    dynamics                                   update rules (init/step pairs)
+    simulation, train                          the scan core and long runs
+    analysis                                   Jacobians, spectra, stability
+    sweeps                                     grids: vmapped, chunked, sharded
+    experiments                                studies as library code
+    plotting                                   figures from result values
+    cli                                        argument parsing, printing, files
+"""
 
 from gamedyn import (
     analysis,
     data,
     dynamics,
+    experiments,
     games,
+    io,
     losses,
     metrics,
     models,
+    optimizers,
     outcomes,
     regularizers,
+    simulation,
+    sweeps,
     train,
     transforms,
 )
 from gamedyn._game import Game, hamiltonian, vector_field
 from gamedyn.dynamics import Dynamics
-from gamedyn.simulate import METRICS, Trajectory, simulate
-from gamedyn.sweep import sweep, sweep_keys
+from gamedyn.simulation import METRICS, Trajectory, simulate
+from gamedyn.sweeps import sweep, sweep_keys
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def __getattr__(name: str):
@@ -38,17 +57,22 @@ __all__ = [
     "analysis",
     "data",
     "dynamics",
+    "experiments",
     "games",
     "hamiltonian",
+    "io",
     "losses",
     "metrics",
     "models",
+    "optimizers",
     "outcomes",
     "plotting",
     "regularizers",
     "simulate",
+    "simulation",
     "sweep",
     "sweep_keys",
+    "sweeps",
     "train",
     "transforms",
     "vector_field",

@@ -31,7 +31,7 @@ class Game(NamedTuple):
 def check_params(params: Any, name: str = "params") -> Params:
     """Validates that ``params`` is a non-empty tuple of per-player pytrees."""
     if not isinstance(params, tuple) or len(params) == 0:
-        raise ValueError(
+        raise TypeError(
             f"{name}: expected a non-empty tuple with one pytree per player, got "
             f"{type(params).__name__}"
         )
@@ -43,11 +43,33 @@ def replace_player(params: Params, i: int, value: Any) -> Params:
     return params[:i] + (value,) + params[i + 1 :]
 
 
+def check_losses(losses: Any, num_players: int) -> tuple[jax.Array, ...]:
+    """Validates what a game's ``losses`` returned: one scalar per player."""
+    if not isinstance(losses, (tuple, list)) or len(losses) != num_players:
+        got = (
+            f"{len(losses)} values"
+            if isinstance(losses, (tuple, list))
+            else type(losses).__name__
+        )
+        raise ValueError(
+            f"game.losses: expected a tuple of {num_players} scalar losses (one per "
+            f"player, as many as params has entries), got {got}"
+        )
+    for j, loss in enumerate(losses):
+        if jnp.shape(loss) != ():
+            raise ValueError(
+                f"game.losses: expected scalar losses, got shape {jnp.shape(loss)} "
+                f"for player {j}"
+            )
+    return tuple(losses)
+
+
 def player_loss(game: Game, i: int) -> Callable[[Any, Params, Any], jax.Array]:
     """``fn(p_i, params, key)``: player ``i``'s loss as a function of its own params."""
 
     def fn(p_i, params, key):
-        return game.losses(replace_player(params, i, p_i), key)[i]
+        losses = game.losses(replace_player(params, i, p_i), key)
+        return check_losses(losses, len(params))[i]
 
     return fn
 

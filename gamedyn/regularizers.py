@@ -16,10 +16,13 @@ References:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+
+from gamedyn._validate import check_choice, check_nonnegative
 
 Discriminator = Callable[[jax.Array], jax.Array]
 Regularizer = Callable[
@@ -41,8 +44,7 @@ def _squared_norms(g: jax.Array) -> jax.Array:
 
 
 def _check_gamma(gamma) -> None:
-    if isinstance(gamma, (int, float)) and gamma < 0:
-        raise ValueError(f"gamma: expected a non-negative number, got {gamma}")
+    check_nonnegative("gamma", gamma)
 
 
 def r1(gamma: float | jax.Array) -> Regularizer:
@@ -151,3 +153,69 @@ def global_norm(tree) -> jax.Array:
     """``||tree||`` with a finite derivative at zero (``optax.safe_norm``)."""
     flat = jnp.concatenate([jnp.ravel(x) for x in jax.tree.leaves(tree)])
     return optax.safe_norm(flat, 0.0)
+
+
+class RegularizerSpec(NamedTuple):
+    """A registry entry: ``factory(gamma) -> Regularizer`` and its default weight."""
+
+    name: str
+    factory: Callable[[float | jax.Array], Regularizer] | None
+    default: float
+    doc: str
+
+
+_REGULARIZERS: dict[str, RegularizerSpec] = {}
+
+
+def register(
+    name: str,
+    factory: Callable[[float | jax.Array], Regularizer] | None,
+    default: float = 1.0,
+    doc: str = "",
+) -> None:
+    """Adds ``factory(gamma) -> Regularizer`` under ``name`` (for :func:`get` and
+    ``--regularizer``); ``factory=None`` registers "no penalty"."""
+    _REGULARIZERS[name] = RegularizerSpec(name, factory, default, doc)
+
+
+def names() -> tuple[str, ...]:
+    """The names accepted by :func:`get`."""
+    return tuple(_REGULARIZERS)
+
+
+def spec(name: str) -> RegularizerSpec:
+    """The :class:`RegularizerSpec` named ``name``."""
+    return _REGULARIZERS[check_choice("regularizer", name, names())]
+
+
+def describe(name: str) -> str:
+    """``name`` with its default weight, for help texts."""
+    s = spec(name)
+    return s.name if s.factory is None else f"{s.name} (gamma {s.default:g})"
+
+
+def get(name: str, gamma: float | jax.Array | None = None) -> Regularizer | None:
+    """The penalty named ``name`` with weight ``gamma`` (default: its default).
+
+    ``"none"`` gives None (no penalty), which every game accepts.
+
+    Example: ``gd.regularizers.get("r1", 0.3)`` is ``gd.regularizers.r1(0.3)``.
+
+    Raises:
+      ValueError: naming ``regularizer`` when the name is unknown.
+    """
+    s = spec(name)
+    if s.factory is None:
+        return None
+    return s.factory(s.default if gamma is None else gamma)
+
+
+register("none", None, 0.0, "no penalty")
+register("r1", r1, 1.0, "gamma/2 E_data ||grad_x D||^2 (Mescheder et al. 2018)")
+register("r2", r2, 1.0, "gamma/2 E_generated ||grad_x D||^2 (Mescheder et al. 2018)")
+register(
+    "gp",
+    lambda gamma: gradient_penalty(gamma, 1.0),
+    20.0,
+    "WGAN-GP, gamma/2 E (||grad_x D|| - 1)^2; gamma 20 is Gulrajani's lambda 10",
+)

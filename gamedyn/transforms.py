@@ -129,8 +129,8 @@ def scale_by_loss_balance(
     balance term ``k_t`` is driven by the losses' gap) acting on the step size.
 
     ``update(updates, state, params=None, *, loss)`` needs the player's current loss
-    as the extra argument ``loss``; :func:`simultaneous_with_loss` passes it. Chain it
-    with an optimizer: ``optax.chain(optax.adam(1e-3), scale_by_loss_balance(...))``.
+    as the extra argument ``loss``; :func:`gamedyn.dynamics.simultaneous_with_loss`
+    passes it. Chain it with an optimizer: ``optax.chain(optax.adam(1e-3), scale_by_loss_balance(...))``.
 
     Args:
       reference: the player's loss at the equilibrium.
@@ -160,7 +160,7 @@ def scale_by_loss_balance(
         if loss is None:
             raise ValueError(
                 "loss: scale_by_loss_balance needs the player's loss, "
-                "update(..., loss=L); use gamedyn.transforms.simultaneous_with_loss"
+                "update(..., loss=L); use gamedyn.dynamics.simultaneous_with_loss"
             )
         average = decay * state.average + (1 - decay) * loss
         scale = jnp.clip(
@@ -170,44 +170,3 @@ def scale_by_loss_balance(
         return updates, LossBalanceState(average, scale.astype(state.scale.dtype))
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
-
-
-def simultaneous_with_loss(game, optimizer):
-    """Simultaneous gradient play that also hands each player's loss to its optimizer.
-
-    Like :func:`gamedyn.dynamics.simultaneous`, but each player's update is
-    ``opt_i.update(g_i, s_i, w_i, loss=L_i(w))``, so loss-aware transformations such
-    as :func:`scale_by_loss_balance` can be used; plain optax transformations ignore
-    the extra argument.
-
-    Args:
-      game: the game.
-      optimizer: one optax transformation or a tuple with one per player.
-
-    Returns:
-      A :class:`gamedyn.Dynamics` with state
-      :class:`gamedyn.dynamics.PlayersState`.
-    """
-    from gamedyn._game import player_loss
-    from gamedyn.dynamics._base import (
-        Dynamics,
-        PlayersState,
-        apply,
-        check_optimizer,
-        per_player,
-        players_init,
-    )
-
-    check_optimizer(optimizer)
-
-    def step(params, state, key=None):
-        opts = per_player(optimizer, len(params))
-        updates, states = [], []
-        for i, (o, s) in enumerate(zip(opts, state.opt_states, strict=True)):
-            loss, g = jax.value_and_grad(player_loss(game, i))(params[i], params, key)
-            u, s = optax.with_extra_args_support(o).update(g, s, params[i], loss=loss)
-            updates.append(u)
-            states.append(s)
-        return apply(params, tuple(updates)), PlayersState(tuple(states))
-
-    return Dynamics(players_init(optimizer), step)

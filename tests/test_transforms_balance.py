@@ -51,7 +51,7 @@ def test_loss_balance_scale_formula():
 def test_simultaneous_with_loss_passes_each_players_loss(x64):
     game = gd.games.dirac_gan("standard")
     bal = optax.chain(optax.sgd(0.1), transforms.scale_by_loss_balance(0.0, decay=0.0))
-    dyn = transforms.simultaneous_with_loss(game, bal)
+    dyn = gd.dynamics.simultaneous_with_loss(game, bal)
     p = game.init(None)
     p1, state = dyn.step(p, dyn.init(p), None)
     losses = game.losses(p, None)
@@ -62,7 +62,7 @@ def test_simultaneous_with_loss_passes_each_players_loss(x64):
             float(p[i] - 0.1 * scale * xi[i]), rel=1e-10
         )
     # plain optax transformations ignore the loss: same as simultaneous play
-    plain = transforms.simultaneous_with_loss(game, optax.sgd(0.1))
+    plain = gd.dynamics.simultaneous_with_loss(game, optax.sgd(0.1))
     ref = gd.dynamics.simultaneous(game, optax.sgd(0.1))
     a = gd.simulate(plain, p, 10).final
     b = gd.simulate(ref, p, 10).final

@@ -7,7 +7,7 @@ eigenvalue has a positive real part, and a step map converges locally iff its sp
 radius is below 1.
 """
 
-from gamedyn.analysis.jacobian import (
+from gamedyn.analysis._jacobian import (
     NotAFixedPointWarning,
     eigenvalues,
     hessian_blocks,

@@ -23,7 +23,7 @@ from jax.flatten_util import ravel_pytree
 from scipy.sparse.linalg import LinearOperator, eigs, eigsh
 
 from gamedyn._game import Game, Params
-from gamedyn.analysis.jacobian import (
+from gamedyn.analysis._jacobian import (
     check_float_params,
     compiled,
     compiled_player,

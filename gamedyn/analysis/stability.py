@@ -25,7 +25,7 @@ import numpy as np
 import scipy.optimize
 
 from gamedyn._game import Game, Params, vector_field
-from gamedyn.analysis.jacobian import (
+from gamedyn.analysis._jacobian import (
     NotAFixedPointWarning,
     check_float_params,
     compiled,

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from gamedyn import dynamics as rules
 from gamedyn import games, outcomes, regularizers
-from gamedyn.simulate import simulate
+from gamedyn.simulation import simulate
 from gamedyn.transforms import clip_params
 
 

@@ -1,7 +1,7 @@
 """Games: analytic (Dirac-GAN, bilinear, quadratic) and GANs built from functions."""
 
 from gamedyn.games.dirac import dirac_gan
-from gamedyn.games.gan import EMAState, ema, gan, multi_gan
+from gamedyn.games._gan import gan, multi_gan
 from gamedyn.games.mnist import ImageGAN, mnist_gan, sample_images
 from gamedyn.games.modules import (
     MLP,
@@ -10,17 +10,15 @@ from gamedyn.games.modules import (
     spectral_norm,
     spectral_normalize,
 )
-from gamedyn.games.quadratic import bilinear, quadratic
+from gamedyn.games._quadratic import bilinear, quadratic
 from gamedyn.games.regularized import consensus_game
 
 __all__ = [
     "MLP",
-    "EMAState",
     "ImageGAN",
     "bilinear",
     "consensus_game",
     "dirac_gan",
-    "ema",
     "gan",
     "mnist_gan",
     "module_gan",

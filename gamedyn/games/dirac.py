@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from gamedyn._game import Game
-from gamedyn.games.gan import check_options, is_zero
+from gamedyn.games._gan import check_options, is_zero
 from gamedyn.losses import GANLoss
 from gamedyn.losses import get as get_loss
 from gamedyn.regularizers import Regularizer

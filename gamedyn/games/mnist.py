@@ -27,7 +27,7 @@ import numpy as np
 
 from gamedyn import losses as _losses
 from gamedyn._game import Game
-from gamedyn.games.gan import _two_player
+from gamedyn.games._gan import _two_player
 from gamedyn.models import (
     DCGANDiscriminator,
     DCGANGenerator,

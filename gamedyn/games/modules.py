@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from gamedyn import losses as _losses
 from gamedyn._game import Game
-from gamedyn.games.gan import multi_gan
+from gamedyn.games._gan import multi_gan
 from gamedyn.regularizers import Regularizer
 
 

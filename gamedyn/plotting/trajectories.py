@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gamedyn._game import Game, vector_field
-from gamedyn.simulate import Trajectory
+from gamedyn.simulation import Trajectory
 
 
 def _ax(ax):

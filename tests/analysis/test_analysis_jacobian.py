@@ -8,7 +8,7 @@ import pytest
 
 import gamedyn as gd
 from gamedyn import analysis
-from gamedyn.analysis.jacobian import flat_step
+from gamedyn.analysis._jacobian import flat_step
 
 
 def assert_same_spectrum(got, want, atol):

@@ -8,7 +8,8 @@ import optax
 import pytest
 
 import gamedyn as gd
-from gamedyn.games.gan import ema, gan, multi_gan
+from gamedyn.dynamics import ema
+from gamedyn.games import gan, multi_gan
 from gamedyn.games.modules import MLP, module_gan, spectral_norm, spectral_normalize
 
 

@@ -1,8 +1,8 @@
 """A GAN as a game: generator, discriminator, data and noise samplers.
 
-:func:`gan` is the two-player game, :func:`multi_gan` its n-player version with
-several generators and/or discriminators, and :func:`ema` a dynamics wrapper keeping an
-exponential moving average of the generator.
+:func:`gan` is the two-player game and :func:`multi_gan` its n-player version with
+several generators and/or discriminators. (The generator's moving average is a
+dynamics wrapper, :func:`gamedyn.dynamics.ema`.)
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import jax.numpy as jnp
 
 from gamedyn import losses as _losses
 from gamedyn._game import Game
-from gamedyn.dynamics._base import Dynamics
 from gamedyn.regularizers import Regularizer, squared_norm
 
 
@@ -313,70 +312,3 @@ def multi_gan(
         num_discriminators,
     )
     return Game(init=init, losses=losses)
-
-
-class EMAState(NamedTuple):
-    """State of :func:`ema`.
-
-    Attributes:
-      inner: the wrapped dynamics' state.
-      average: the moving averages of the averaged players' params, a tuple in the
-        order of ``players``.
-    """
-
-    inner: Any
-    average: tuple[Any, ...]
-
-
-def ema(
-    dynamics: Dynamics,
-    decay: float | jax.Array = 0.999,
-    players: tuple[int, ...] = (0,),
-) -> Dynamics:
-    """Keeps an exponential moving average of some players' params (the generator).
-
-    ``bar_w <- decay * bar_w + (1 - decay) * w`` after every step of ``dynamics``,
-    starting from the initial params. The dynamics themselves are unchanged; the
-    averages live in the state (``trajectory.state.average``). Averaging the
-    generator's iterates damps the rotation of game dynamics (Yazıcı et al. 2019;
-    Gidel et al. 2019).
-
-    Args:
-      dynamics: the update rule to wrap.
-      decay: in ``[0, 1)``.
-      players: indices of the players to average (default the generator, 0).
-
-    Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`EMAState`.
-
-    References:
-      Yazıcı et al. 2019, The Unusual Effectiveness of Averaging in GAN Training.
-      ICLR.
-    """
-    if not isinstance(dynamics, Dynamics):
-        raise ValueError(
-            f"dynamics: expected a gamedyn.Dynamics, got {type(dynamics).__name__}"
-        )
-    if isinstance(decay, (int, float)) and not 0 <= decay < 1:
-        raise ValueError(f"decay: expected a number in [0, 1), got {decay}")
-    players = tuple(players)
-    if not players or not all(isinstance(i, int) for i in players):
-        raise ValueError(f"players: expected a tuple of player indices, got {players}")
-
-    def init(params):
-        for i in players:
-            if not -len(params) <= i < len(params):
-                raise ValueError(
-                    f"players: index {i} out of range for {len(params)} players"
-                )
-        return EMAState(dynamics.init(params), tuple(params[i] for i in players))
-
-    def step(params, state: EMAState, key=None):
-        params, inner = dynamics.step(params, state.inner, key)
-        average = tuple(
-            jax.tree.map(lambda a, w: decay * a + (1 - decay) * w, avg, params[i])
-            for avg, i in zip(state.average, players, strict=True)
-        )
-        return params, EMAState(inner, average)
-
-    return Dynamics(init, step)

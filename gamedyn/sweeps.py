@@ -5,14 +5,8 @@ hyperparameters. The configurations are flattened, cut into chunks of bounded si
 and each chunk is split over a 1-D :class:`jax.sharding.Mesh` of devices with
 :func:`jax.shard_map`: every device ``vmap``-s the function over its share. The same
 call runs on one CPU, on several GPUs, or on several hosts after
-``jax.distributed.initialize()`` (every process makes the same call). The Dirac-GAN
-helpers below (:func:`dirac_run`, :func:`dirac_spectral_radius`) give the
-learning-rate x regularization phase diagrams of Mescheder et al. (2018) and their
-closed-form stability boundary.
-
-References:
-  Mescheder, Geiger, Nowozin 2018, Which Training Methods for GANs do actually
-  Converge? ICML.
+``jax.distributed.initialize()`` (every process makes the same call). Studies built
+on it (the Dirac-GAN phase diagrams) live in :mod:`gamedyn.experiments`.
 """
 
 from __future__ import annotations
@@ -26,16 +20,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-from gamedyn import dynamics as _dynamics
-from gamedyn import outcomes as _outcomes
-from gamedyn import regularizers as _regularizers
-from gamedyn._game import vector_field
-from gamedyn.analysis.stability import linear_step
-from gamedyn.games.dirac import dirac_gan
-from gamedyn.simulate import simulate
 
 _AXIS = "configs"
 
@@ -207,7 +192,7 @@ def sweep(
     *,
     chunk_size: int | None = None,
     devices: Sequence[Any] | None = None,
-    progress: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Evaluates ``fn`` on the Cartesian product of ``grid``, in one compiled program.
 
@@ -236,7 +221,8 @@ def sweep(
         evaluates the whole grid at once.
       devices: the devices to shard the configurations over; default
         ``jax.devices()``.
-      progress: show a tqdm progress bar over the chunks.
+      progress: ``progress(done, total)`` called after each chunk with the number
+        of configurations finished (e.g. to advance a progress bar).
 
     Returns:
       ``fn``'s output pytree with NumPy leaves of shape
@@ -297,233 +283,15 @@ def sweep(
             lambda r, o: r.__setitem__(slice(start, start + n), o[:n]), result, host
         )
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="config", desc="sweep")
     pending = None
     for start in starts:
         out = program(offset(start), *args)  # dispatched asynchronously
         if pending is not None:
             store(*pending)
-            if bar is not None:
-                bar.update(min(chunk, total - pending[0]))
+            if progress is not None:
+                progress(min(pending[0] + chunk, total), total)
         pending = (start, out)
     store(*pending)
-    if bar is not None:
-        bar.update(min(chunk, total - pending[0]))
-        bar.close()
+    if progress is not None:
+        progress(total, total)
     return jax.tree.map(lambda r: r.reshape(sizes + r.shape[1:]), result)
-
-
-# --- The Dirac-GAN phase diagram: simulation and closed-form stability ----------------
-
-DIRAC_METHODS = (
-    "simultaneous",
-    "alternating",
-    "extragradient",
-    "optimistic",
-    "consensus",
-)
-"""Update rules with a closed-form linearisation on the Dirac-GAN (and
-:func:`dirac_run` support)."""
-
-DIRAC_REGULARIZERS = ("r1", "r2", "none")
-"""Regularizers whose weight ``gamma`` :func:`dirac_run` sweeps."""
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
-
-
-def _dirac_dynamics(method, game, lr, gamma_consensus):
-    opt = optax.sgd(lr)
-    if method == "consensus":
-        return _dynamics.consensus(game, opt, gamma_consensus)
-    return getattr(_dynamics, method)(game, opt)
-
-
-def dirac_run(
-    method: str,
-    *,
-    loss: str = "standard",
-    regularizer: str = "r1",
-    num_steps: int = 500,
-    every: int = 5,
-    start: tuple[float, float] = (1.0, 1.0),
-    consensus: float = 1.0,
-    tol: float = 1e-2,
-    growth: float = 2.0,
-    tail: float = 0.2,
-    shrink: float = 0.5,
-) -> Callable[..., dict[str, jax.Array]]:
-    """A function of ``(lr, gamma)`` training the Dirac-GAN once, for :func:`sweep`.
-
-    Plain SGD with step ``lr`` on the Dirac-GAN (Mescheder et al. 2018) whose
-    discriminator is penalised by ``regularizer`` with weight ``gamma``; the run is
-    summarised by its outcome (:func:`gamedyn.outcomes.classify` of the distance to
-    the equilibrium ``(0, 0)``) and its empirical per-step rate
-    (:func:`gamedyn.outcomes.rate`).
-
-    Args:
-      method: a name from :data:`DIRAC_METHODS`.
-      loss: the GAN loss (``"standard"``, ``"non_saturating"``, ``"wgan"``, ...).
-      regularizer: ``"r1"``, ``"r2"`` or ``"none"`` (then ``gamma`` is ignored).
-      num_steps: steps per run.
-      every: record the distance every ``every`` steps.
-      start: the starting point ``(theta, psi)``.
-      consensus: the consensus weight for ``method="consensus"``.
-      tol, growth, tail, shrink: passed to :func:`gamedyn.outcomes.classify`.
-
-    Returns:
-      ``fn(lr, gamma) -> dict`` with ``outcome`` (int code), ``rate`` (per step),
-      ``distance`` (the final distance) and ``diverged_step`` (-1 or the step).
-    """
-    _check_choice("method", method, DIRAC_METHODS)
-    _check_choice("regularizer", regularizer, DIRAC_REGULARIZERS)
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"num_steps: expected an integer >= 1, got {num_steps!r}")
-    if isinstance(every, bool) or not isinstance(every, int) or not 1 <= every:
-        raise ValueError(f"every: expected an integer >= 1, got {every!r}")
-    if num_steps // every < 2:
-        raise ValueError(
-            f"every: expected at least 2 records (num_steps // every >= 2), got "
-            f"num_steps={num_steps}, every={every}"
-        )
-
-    def fn(lr: jax.Array, gamma: jax.Array = 0.0) -> dict[str, jax.Array]:
-        reg = None
-        if regularizer != "none":
-            reg = getattr(_regularizers, regularizer)(gamma)
-        game = dirac_gan(loss, reg, start=start)
-        params = game.init(jax.random.key(0))
-        zero = jax.tree.map(jnp.zeros_like, params)
-        dyn = _dirac_dynamics(method, game, lr, consensus)
-        traj = simulate(
-            dyn,
-            params,
-            num_steps,
-            every=every,
-            metrics=("distance",),
-            equilibrium=zero,
-        )
-        dist = traj.metrics["distance"]
-        return {
-            "outcome": _outcomes.classify(
-                dist, tol=tol, growth=growth, tail=tail, shrink=shrink
-            ),
-            "rate": _outcomes.rate(dist, tail=0.5, every=every),
-            "distance": dist[-1],
-            "diverged_step": traj.diverged_step,
-        }
-
-    return fn
-
-
-@functools.lru_cache(maxsize=16)
-def _dirac_jacobian(loss: str) -> np.ndarray:
-    game = dirac_gan(loss, None)
-    xi = vector_field(game)
-    jac = jax.jit(jax.jacfwd(lambda w: jnp.stack(xi((w[0], w[1])))))(jnp.zeros(2))
-    return np.asarray(jac, dtype=float)
-
-
-def dirac_jacobian(
-    gamma: Any = 0.0, *, loss: str = "standard", regularizer: str = "r1"
-) -> np.ndarray:
-    """The Jacobian of ``xi`` at the Dirac-GAN's equilibrium ``(0, 0)``.
-
-    ``J = [[0, f'(0)], [-f'(0), gamma]]`` for R1 or R2 (``gamma / 2 psi^2`` adds
-    ``gamma psi`` to the discriminator's gradient), in the descent convention
-    ``w <- w - h xi``; ``f'(0)`` (1/2 for the standard loss, 1 for WGAN) is computed by
-    autodiff from the loss.
-
-    Args:
-      gamma: regularization weights, any shape (broadcast).
-      loss: the GAN loss name.
-      regularizer: ``"r1"``, ``"r2"`` or ``"none"``.
-
-    Returns:
-      ``gamma.shape + (2, 2)`` float64 NumPy array.
-    """
-    _check_choice("regularizer", regularizer, DIRAC_REGULARIZERS)
-    gamma = np.asarray(gamma, dtype=float)
-    jac = np.broadcast_to(_dirac_jacobian(loss), gamma.shape + (2, 2)).copy()
-    if regularizer != "none":
-        jac[..., 1, 1] += gamma
-    return jac
-
-
-def dirac_step_matrix(
-    method: str,
-    lr: Any,
-    gamma: Any = 0.0,
-    *,
-    loss: str = "standard",
-    regularizer: str = "r1",
-    consensus: float = 1.0,
-) -> np.ndarray:
-    """The linearised step map of an update rule at the Dirac-GAN's equilibrium.
-
-    With ``J`` from :func:`dirac_jacobian` (blocks ``J_gg, J_gd; J_dg, J_dd``) and
-    step ``h = lr``:
-
-    - simultaneous: ``I - h J``;
-    - alternating (discriminator first): ``[[1 - h J_gg + h^2 J_gd J_dg,
-      -h J_gd (1 - h J_dd)], [-h J_dg, 1 - h J_dd]]``;
-    - extragradient: ``I - h J + h^2 J^2``;
-    - optimistic: on ``(w_k, w_{k-1})``, ``[[I - 2 h J, h J], [I, 0]]``;
-    - consensus: ``I - h (J + c J^T J)``.
-
-    Args:
-      method: a name from :data:`DIRAC_METHODS`.
-      lr: step sizes, any shape; broadcast with ``gamma``.
-      gamma: regularization weights.
-      loss, regularizer: as in :func:`dirac_run`.
-      consensus: the consensus weight ``c``.
-
-    Returns:
-      ``broadcast(lr, gamma).shape + (d, d)`` with ``d = 4`` for optimistic, else 2.
-    """
-    _check_choice("method", method, DIRAC_METHODS)
-    lr, gamma = np.broadcast_arrays(np.asarray(lr, float), np.asarray(gamma, float))
-    jac = dirac_jacobian(gamma, loss=loss, regularizer=regularizer)
-    if method == "optimistic":  # on (w_k, w_{k-1}), unlike linear_step's (w, u_prev)
-        h, eye = lr[..., None, None], np.eye(2)
-        m = np.zeros(jac.shape[:-2] + (4, 4))
-        m[..., :2, :2] = eye - 2 * h * jac
-        m[..., :2, 2:] = h * jac
-        m[..., 2:, :2] = eye
-        return m
-    steps = [
-        linear_step(j, h, method, sizes=(1, 1), gamma=consensus)
-        for j, h in zip(jac.reshape(-1, 2, 2), lr.reshape(-1))
-    ]
-    return np.reshape(steps, jac.shape)
-
-
-def dirac_spectral_radius(
-    method: str,
-    lr: Any,
-    gamma: Any = 0.0,
-    *,
-    loss: str = "standard",
-    regularizer: str = "r1",
-    consensus: float = 1.0,
-) -> np.ndarray:
-    """The spectral radius of :func:`dirac_step_matrix`: the theoretical local rate.
-
-    The equilibrium is locally stable (the rule converges linearly from nearby
-    starts, at rate ``rho`` per step) when ``rho < 1`` and unstable when
-    ``rho > 1``; the contour ``rho = 1`` is the stability boundary drawn on phase
-    diagrams (:func:`gamedyn.plotting.phase_diagram`).
-
-    Returns:
-      ``broadcast(lr, gamma).shape`` float64 array.
-    """
-    m = dirac_step_matrix(
-        method, lr, gamma, loss=loss, regularizer=regularizer, consensus=consensus
-    )
-    return np.max(np.abs(np.linalg.eigvals(m)), axis=-1)

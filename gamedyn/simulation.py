@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from gamedyn._game import Game, Params, check_params, hamiltonian, vector_field
+from gamedyn._validate import check_int, check_key
 from gamedyn.dynamics._base import Dynamics
 
 METRICS = ("losses", "grad_norms", "hamiltonian", "distance")
@@ -22,12 +22,15 @@ class Trajectory(NamedTuple):
 
     Attributes:
       params: the parameters stacked on a leading axis: the start, then the params after
-        every ``every`` steps (``num_steps // every + 1`` records).
+        every ``every`` steps (``num_steps // every + 1`` records); None when the run
+        was made with ``record_params=False``.
       final: the params after the last step.
-      diverged_step: int array, the first step (1-based) whose params are not all
-        finite, or -1. From that step on the run is over: later records and
+      diverged_step: int array, the first step (1-based, counted from the run's
+        ``start_step``, so a continued run reports global steps) whose params are
+        not all finite, or -1. From that step on the run is over: later records and
         ``final`` are NaN (so are the metrics; ``state`` is not meaningful).
-      steps: the step index of each record (``0, every, 2 every, ...``).
+      steps: the global step index of each record (``start_step``,
+        ``start_step + every``, ...).
       metrics: dict of per-record metrics (see :func:`simulate`).
       state: the dynamics' state after the last step (to continue the run).
     """
@@ -51,16 +54,6 @@ def _where(cond, a, b):
 
 def _is_concrete(tree) -> bool:
     return not any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(tree))
-
-
-def _check_int(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(
-            f"{name}: expected an integer >= {minimum}, got {type(value).__name__} "
-            f"{value!r}"
-        )
-    if value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
 
 
 def _metric_fn(game: Game | None, names: tuple[str, ...]):
@@ -93,8 +86,32 @@ def _metric_fn(game: Game | None, names: tuple[str, ...]):
     return fn
 
 
-@partial(jax.jit, static_argnames=("dynamics", "num_steps", "every", "game", "names"))
-def _run(dynamics, num_steps, every, game, names, params, state, key, equilibrium):
+@partial(
+    jax.jit,
+    static_argnames=(
+        "dynamics",
+        "num_steps",
+        "every",
+        "game",
+        "names",
+        "record_params",
+        "unroll",
+    ),
+)
+def _run(
+    dynamics,
+    num_steps,
+    every,
+    game,
+    names,
+    record_params,
+    unroll,
+    params,
+    state,
+    key,
+    equilibrium,
+    start_step,
+):
     metric_fn = _metric_fn(game, names)
     metric_key = jax.random.fold_in(key, -1 % 2**31)
 
@@ -112,26 +129,29 @@ def _run(dynamics, num_steps, every, game, names, params, state, key, equilibriu
         return jax.tree.map(lambda x: jnp.where(ok, x, jnp.nan), p)
 
     def record(p, t):
+        kept = p if record_params else None
         if metric_fn is None:
-            return p, {}
-        return p, metric_fn(p, jax.random.fold_in(metric_key, t), equilibrium)
+            return kept, {}
+        return kept, metric_fn(p, jax.random.fold_in(metric_key, t), equilibrium)
 
     def chunk(carry, _):
-        carry, _ = jax.lax.scan(one_step, carry, length=every)
+        carry, _ = jax.lax.scan(one_step, carry, length=every, unroll=unroll)
         return carry, record(current(carry), carry[4])
 
     zero = jnp.asarray(0, jnp.int32)
-    carry = (params, state, jnp.asarray(True), zero, zero)
-    first = record(params, zero)
+    carry = (params, state, jnp.asarray(True), zero, start_step)
+    first = record(params, start_step)
     carry, recs = jax.lax.scan(chunk, carry, length=num_steps // every)
     if num_steps % every:
-        carry, _ = jax.lax.scan(one_step, carry, length=num_steps % every)
+        carry, _ = jax.lax.scan(
+            one_step, carry, length=num_steps % every, unroll=unroll
+        )
     stacked = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, recs)
-    steps = jnp.arange(num_steps // every + 1, dtype=jnp.int32) * every
+    steps = start_step + jnp.arange(num_steps // every + 1, dtype=jnp.int32) * every
     return Trajectory(
         params=stacked[0],
         final=current(carry),
-        diverged_step=jnp.where(carry[2], -1, carry[3] + 1),
+        diverged_step=jnp.where(carry[2], -1, start_step + carry[3] + 1),
         steps=steps,
         metrics=stacked[1],
         state=carry[1],
@@ -142,47 +162,73 @@ def simulate(
     dynamics: Dynamics,
     params: Params,
     num_steps: int,
-    key: jax.Array | None = None,
+    key: jax.Array | int | None = None,
     every: int = 1,
     *,
     state: Any = None,
+    start_step: int | jax.Array = 0,
     metrics: Sequence[str] = (),
     game: Game | None = None,
     equilibrium: Params | None = None,
+    record_params: bool = True,
+    unroll: int | bool = 1,
 ) -> Trajectory:
     """Runs ``num_steps`` steps of ``dynamics`` from ``params`` in one ``lax.scan``.
 
     The run is jit-compiled (a second call with the same dynamics, settings and
     shapes does not re-trace), works under ``jax.vmap`` and on any device, and never
     raises on divergence: the first step whose params are not finite is reported in
-    ``diverged_step`` and later records are NaN. Step ``t`` (0-based) uses
-    the key ``fold_in(key, t)``.
+    ``diverged_step`` and later records are NaN.
+
+    Keys follow the global step: step ``t`` of the run (0-based) uses
+    ``fold_in(key, start_step + t)``. So a run continued from its own end,
+    ``b = simulate(dyn, a.final, m, key, state=a.state, start_step=n)`` after
+    ``a = simulate(dyn, p, n, key)``, equals one unbroken run of ``n + m`` steps to
+    the last bit (same backend), minibatches and noise included.
 
     Args:
       dynamics: the update rule.
       params: the start, a tuple with one pytree per player (finite floats).
       num_steps: number of steps (integer >= 0).
-      key: PRNG key for stochastic games; None means ``jax.random.key(0)``.
+      key: PRNG key (or integer seed) for stochastic games; None means
+        ``jax.random.key(0)``.
       every: record the params every ``every`` steps (integer >= 1).
       state: the dynamics' state to start from (default ``dynamics.init(params)``),
         e.g. ``trajectory.state`` to continue a run.
+      start_step: the global index of the first step (integer >= 0, may be
+        traced): keys, ``steps`` and ``diverged_step`` count from it.
       metrics: names from :data:`METRICS` to record with the params: ``"losses"``
         (``(n,)`` players' losses), ``"grad_norms"`` (``(n,)`` norms of each player's
         ``grad_i L_i``), ``"hamiltonian"`` (``1/2 ||xi||^2``), ``"distance"`` (to
         ``equilibrium``). All but ``"distance"`` need ``game``.
       game: the game, for the metrics.
       equilibrium: params of a known equilibrium, for ``"distance"``.
+      record_params: keep the params at every record (default). With False the
+        trajectory keeps only the metrics, ``final`` and ``state``
+        (``params=None``), so memory no longer grows with the parameter count times
+        the number of records.
+      unroll: ``lax.scan``'s unrolling of the inner loop (``True`` compiles the
+        steps between records as straight-line code, faster for convolutional
+        models on XLA:CPU; results are bitwise identical).
 
     Returns:
       A :class:`Trajectory`.
     """
     check_params(params)
-    _check_int("num_steps", num_steps, 0)
-    _check_int("every", every, 1)
+    check_int("num_steps", num_steps, 0)
+    check_int("every", every, 1)
+    if not isinstance(record_params, bool):
+        raise TypeError(
+            f"record_params: expected a bool, got {type(record_params).__name__}"
+        )
+    if isinstance(start_step, jax.Array) and not _is_concrete(start_step):
+        start_step = jnp.asarray(start_step, jnp.int32)
+    else:
+        start_step = jnp.asarray(check_int("start_step", start_step, 0), jnp.int32)
     params = jax.tree.map(jnp.asarray, params)
     for leaf in jax.tree.leaves(params):
         if not jnp.issubdtype(leaf.dtype, jnp.inexact):
-            raise ValueError(
+            raise TypeError(
                 "params: expected floating-point leaves, got a leaf of dtype "
                 f"{leaf.dtype}"
             )
@@ -195,23 +241,31 @@ def simulate(
     if unknown:
         raise ValueError(f"metrics: expected names from {METRICS}, got {unknown}")
     if any(m != "distance" for m in names) and game is None:
-        raise ValueError(
+        raise TypeError(
             "game: the metrics losses/grad_norms/hamiltonian need the game"
         )
     if "distance" in names:
         if equilibrium is None:
             raise ValueError("equilibrium: the 'distance' metric needs an equilibrium")
         equilibrium = jax.tree.map(jnp.asarray, equilibrium)
-        if jax.tree.structure(equilibrium) != jax.tree.structure(params):
-            raise ValueError("equilibrium: expected a pytree shaped like params")
+        if jax.tree.structure(equilibrium) != jax.tree.structure(params) or any(
+            jnp.shape(e) != jnp.shape(p)
+            for e, p in zip(jax.tree.leaves(equilibrium), jax.tree.leaves(params))
+        ):
+            raise ValueError(
+                "equilibrium: expected a pytree shaped like params, got "
+                f"{jax.tree.map(jnp.shape, equilibrium)} for params of shapes "
+                f"{jax.tree.map(jnp.shape, params)}"
+            )
     else:
         equilibrium = None
     if not isinstance(dynamics, Dynamics):
-        raise ValueError(
+        raise TypeError(
             f"dynamics: expected a gamedyn.Dynamics, got {type(dynamics).__name__}"
         )
     if state is None:
         state = dynamics.init(params)
+    key = check_key("key", key)
     if key is None:
         key = jax.random.key(0)
     return _run(
@@ -220,8 +274,11 @@ def simulate(
         every,
         game if names else None,
         names,
+        record_params,
+        unroll,
         params,
         state,
         key,
         equilibrium,
+        start_step,
     )

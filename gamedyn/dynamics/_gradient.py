@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import optax
 
 from gamedyn._game import Game, player_loss, replace_player, vector_field
 from gamedyn.dynamics._base import (
@@ -75,5 +76,36 @@ def alternating(game: Game, optimizer: Optimizer) -> Dynamics:
             u, opt_states[i] = opts[i].update(g, opt_states[i], params[i])
             params = replace_player(params, i, apply((params[i],), (u,))[0])
         return params, PlayersState(tuple(opt_states))
+
+    return Dynamics(players_init(optimizer), step)
+
+
+def simultaneous_with_loss(game: Game, optimizer: Optimizer) -> Dynamics:
+    """Simultaneous gradient play that also hands each player's loss to its optimizer.
+
+    Like :func:`gamedyn.dynamics.simultaneous`, but each player's update is
+    ``opt_i.update(g_i, s_i, w_i, loss=L_i(w))``, so loss-aware transformations such
+    as :func:`gamedyn.transforms.scale_by_loss_balance` can be used; plain optax transformations ignore
+    the extra argument.
+
+    Args:
+      game: the game.
+      optimizer: one optax transformation or a tuple with one per player.
+
+    Returns:
+      A :class:`gamedyn.Dynamics` with state
+      :class:`gamedyn.dynamics.PlayersState`.
+    """
+    check_optimizer(optimizer)
+
+    def step(params, state, key=None):
+        opts = per_player(optimizer, len(params))
+        updates, states = [], []
+        for i, (o, s) in enumerate(zip(opts, state.opt_states, strict=True)):
+            loss, g = jax.value_and_grad(player_loss(game, i))(params[i], params, key)
+            u, s = optax.with_extra_args_support(o).update(g, s, params[i], loss=loss)
+            updates.append(u)
+            states.append(s)
+        return apply(params, tuple(updates)), PlayersState(tuple(states))
 
     return Dynamics(players_init(optimizer), step)
