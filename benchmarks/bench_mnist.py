@@ -30,7 +30,7 @@ import optax
 
 import gamedyn as gd
 from gamedyn import train as T
-from gamedyn.cli import mnist as cli
+from gamedyn.experiments import mnist as ex
 from gamedyn.games.mnist import mnist_gan, sample_images
 from gamedyn.metrics import classifier as C
 
@@ -43,11 +43,11 @@ def bench_gamedyn(x, y, steps: int, repeats: int) -> float:
     )
     dyn = gd.dynamics.simultaneous(gan.game, optax.adam(LR, b1=B1))
     s = T.init_state(dyn, gan.game.init(jax.random.key(0)), jax.random.key(1))
-    s = jax.block_until_ready(T.run_steps(dyn, None, steps, s))  # compile
+    s, _ = jax.block_until_ready(T.run_steps(dyn, None, steps, s))  # compile
     best = np.inf
     for _ in range(repeats):
         t = time.perf_counter()
-        s = jax.block_until_ready(T.run_steps(dyn, None, steps, s))
+        s, _ = jax.block_until_ready(T.run_steps(dyn, None, steps, s))
         best = min(best, time.perf_counter() - t)
     return steps / best
 
@@ -198,16 +198,16 @@ RULES = {
 def fid_table(steps: int, samples: int, classifier) -> list[tuple[str, float, float]]:
     rows = []
     for name, kw in RULES.items():
-        cfg = cli.Config(latent_dim=LATENT, width=WIDTH, lr_g=LR, lr_d=LR, **kw)
-        gan, dyn = cli.build(cfg)
-        state = cli.start_state(gan, dyn, cfg.seed)
+        cfg = ex.Config(latent_dim=LATENT, width=WIDTH, lr_g=LR, lr_d=LR, **kw)
+        gan, dyn = ex.build(cfg)
+        state = ex.start_state(gan, dyn, cfg.seed)
         t = time.perf_counter()
-        state = T.train(dyn, state, steps, chunk=min(steps, 500), progress=False)
+        state = T.train(dyn, state, steps, chunk=min(steps, 500))
         seconds = time.perf_counter() - t
         imgs = sample_images(
             gan, state.params, state.model_state, jax.random.key(7), samples
         )
-        rows.append((name, C.mnist_fid(imgs, classifier), seconds))
+        rows.append((name, C.mnist_fid(classifier, imgs), seconds))
         print(f"  {name:34s} FID {rows[-1][1]:8.2f}   ({seconds:.1f} s)", flush=True)
     return rows
 
@@ -249,12 +249,12 @@ def main() -> None:
         )
 
     print(f"\nFID after {fid_steps} steps ({fid_samples} samples, MNIST classifier):")
-    clf = C.load_classifier()
+    clf = gd.models.load_classifier()
     noise = np.random.default_rng(0).uniform(-1, 1, (10000, 28, 28))
     print(f"  classifier test accuracy {clf.test_accuracy:.4f}")
     print(
-        f"  reference: FID(train[:10000], test) {C.mnist_fid(x[:10000], clf):.3f}, "
-        f"FID(uniform noise, test) {C.mnist_fid(noise, clf):.1f}"
+        f"  reference: FID(train[:10000], test) {C.mnist_fid(clf, x[:10000]):.3f}, "
+        f"FID(uniform noise, test) {C.mnist_fid(clf, noise):.1f}"
     )
     fid_table(fid_steps, fid_samples, clf)
 

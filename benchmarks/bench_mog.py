@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from gamedyn.cli.mog import Config, train
+from gamedyn.experiments.mog import Config, run
 
 # PacGAN (Lin et al. 2018), Table 1: mean over 10 runs (their ring: radius 1, std
 # 0.01, i.e. the same geometry in units of the std).
@@ -103,7 +103,10 @@ ROWS = {
         "NS-GAN (alternating, R1 1.0, G 4x256)",
         dict(BEST, hidden=256, g_layers=4, lr=3e-3),
     ),
-    "nsgan_sn": ("NS-GAN (alternating, SN)", dict(BEST, regularizer="sn")),
+    "nsgan_sn": (
+        "NS-GAN (alternating, SN)",
+        dict(BEST, regularizer="none", spectral_norm=True),
+    ),
     "nsgan_r1_wide": (
         "NS-GAN (alternating, R1 1.0, G 4x400 D 3x400)",
         dict(BEST, hidden=400, g_layers=4, d_layers=3, lr=2e-3),
@@ -143,7 +146,7 @@ def run_row(dataset: str, row: str, steps: int, seeds: int, dim: int = 2) -> dic
     label, overrides = ROWS[row]
     cfg = Config(dataset=dataset, dim=dim, **overrides)
     t0 = time.perf_counter()
-    res = train(cfg, steps=steps, seeds=seeds, snapshots=1, num_plot=1, progress=False)
+    res = run(cfg, steps=steps, seeds=seeds, snapshots=1, num_plot=1)
     m = res.metrics
     return {
         "dataset": dataset,

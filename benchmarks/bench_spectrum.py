@@ -94,7 +94,7 @@ def counting(op: LinearOperator):
 def matrix_free(game, params, key, k, tol, which="LM"):
     """Top-k by ARPACK over JVPs: ``(eigenvalues, cold s, warm s, JVPs)``."""
     t = time.perf_counter()
-    op, count = counting(gd.analysis.jacobian_operator(game, params, key))
+    op, count = counting(gd.analysis.jacobian_operator(game, params, key=key))
     n = op.shape[0]
     v0 = np.random.default_rng(0).standard_normal(n)
     op.matvec(v0)  # compile the JVP

@@ -59,7 +59,7 @@ def speed(steps: int, num_seq: int, num_np: int) -> None:
     import jax
 
     import gamedyn as gd
-    from gamedyn.sweep import dirac_run
+    from gamedyn.experiments.dirac_sweep import dirac_run
 
     every = 5
     fn = dirac_run("simultaneous", num_steps=steps, every=every)
@@ -119,7 +119,7 @@ _MEMORY = """
 import json, resource, sys, time
 import numpy as np, psutil
 import gamedyn as gd
-from gamedyn.sweep import dirac_run
+from gamedyn.experiments.dirac_sweep import dirac_run
 side, chunk, steps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 chunk = None if chunk == 0 else chunk
 fn = dirac_run("simultaneous", num_steps=steps, every=5)
@@ -167,7 +167,7 @@ _SCALING = """
 import json, sys, time
 import jax, numpy as np
 import gamedyn as gd
-from gamedyn.sweep import dirac_run
+from gamedyn.experiments.dirac_sweep import dirac_run
 side, steps = int(sys.argv[1]), int(sys.argv[2])
 fn = dirac_run("simultaneous", num_steps=steps, every=5)
 grid = {"lr": np.linspace(0.01, 1, side), "gamma": np.linspace(0, 2, side)}

@@ -87,8 +87,10 @@ def check_float(
         isinstance(value, (jax.Array, np.ndarray)) and np.ndim(value) > 0
     ):
         return value
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a number, got bool {value!r}")
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise TypeError(
+            f"{name}: expected a number, got {type(value).__name__} {value!r}"
+        )
     try:
         number = float(value)
     except (TypeError, ValueError):

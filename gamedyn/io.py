@@ -24,6 +24,12 @@ CHECKPOINT_RE = re.compile(r"^checkpoint_(\d{9})\.msgpack$")
 LOG_NAME = "metrics.jsonl"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _to_bytes(state: Any) -> bytes:
     return flax.serialization.to_bytes(jax.device_get(state))
 
@@ -57,6 +63,7 @@ def atomic_write(path: str, data: bytes | str) -> None:
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=".part")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 -> the user's umask
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
             f.flush()

@@ -3,7 +3,8 @@
 Everything here is vectorised over leading axes (a whole sweep at once) and works
 under ``jit`` and ``vmap``: the input is a series of distances to a known
 equilibrium, time last, or any other quantity that vanishes at the solution, such
-as the norm of the vector field ``||xi||``.
+as the norm of the vector field ``||xi||``. (:func:`classify_runs` judges runs;
+:func:`gamedyn.analysis.classify` judges points of a game.)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 OUTCOMES = ("converged", "diverged", "cycles", "slow")
-"""Outcome names; :func:`classify` returns indices into this tuple."""
+"""Outcome names; :func:`classify_runs` returns indices into this tuple."""
 
 CONVERGED, DIVERGED, CYCLES, SLOW = range(4)
 
@@ -88,7 +89,7 @@ def _rate(distance: jax.Array, tail: float, every: int) -> jax.Array:
     return jnp.exp(jnp.where(enough, slope_tail, slope_all) / every)
 
 
-def classify(
+def classify_runs(
     distance: jax.Array,
     *,
     tol: float = 1e-2,

@@ -232,7 +232,8 @@ def simulate(
                 "params: expected floating-point leaves, got a leaf of dtype "
                 f"{leaf.dtype}"
             )
-    if _is_concrete(params) and not bool(_all_finite(params)):
+    finite = _all_finite(params)
+    if _is_concrete(finite) and not bool(finite):
         raise ValueError("params: the starting point must be finite (got NaN or inf)")
     if isinstance(metrics, str):
         metrics = (metrics,)
@@ -241,9 +242,7 @@ def simulate(
     if unknown:
         raise ValueError(f"metrics: expected names from {METRICS}, got {unknown}")
     if any(m != "distance" for m in names) and game is None:
-        raise TypeError(
-            "game: the metrics losses/grad_norms/hamiltonian need the game"
-        )
+        raise TypeError("game: the metrics losses/grad_norms/hamiltonian need the game")
     if "distance" in names:
         if equilibrium is None:
             raise ValueError("equilibrium: the 'distance' metric needs an equilibrium")

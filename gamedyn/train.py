@@ -30,7 +30,7 @@ import numpy as np
 
 from gamedyn import io
 from gamedyn._game import Game, Params, check_params
-from gamedyn._validate import check_int, check_optional_int
+from gamedyn._validate import check_int, check_optional_int, is_traced
 from gamedyn.dynamics._base import Dynamics
 from gamedyn.simulation import simulate
 
@@ -102,8 +102,7 @@ def with_model_state(dynamics: Dynamics, update_state: UpdateState | None) -> Dy
 
     def init(params):
         raise TypeError(
-            "with_model_state: pass the state explicitly, (dynamics_state, "
-            "model_state)"
+            "with_model_state: pass the state explicitly, (dynamics_state, model_state)"
         )
 
     def step(params, state, key):
@@ -143,7 +142,7 @@ def run_steps(
         jax.random.wrap_key_data(state.key),
         every=max(num_steps, 1),
         state=(state.dynamics_state, state.model_state),
-        start_step=state.step,
+        start_step=state.step if is_traced(state.step) else int(state.step),
         record_params=False,
         unroll=unroll,
     )
@@ -223,6 +222,11 @@ def train(
         raise TypeError(
             f"dynamics: expected a gamedyn.Dynamics, got {type(dynamics).__name__}"
         )
+    for name, fn in (("callback", callback), ("progress", progress)):
+        if fn is not None and not callable(fn):
+            raise TypeError(
+                f"{name}: expected a callable or None, got {type(fn).__name__}"
+            )
     target_step = check_int("target_step", target_step, 0)
     chunk = check_int("chunk", chunk, 1)
     checkpoint_every = check_optional_int("checkpoint_every", checkpoint_every, 1)

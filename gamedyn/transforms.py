@@ -130,7 +130,8 @@ def scale_by_loss_balance(
 
     ``update(updates, state, params=None, *, loss)`` needs the player's current loss
     as the extra argument ``loss``; :func:`gamedyn.dynamics.simultaneous_with_loss`
-    passes it. Chain it with an optimizer: ``optax.chain(optax.adam(1e-3), scale_by_loss_balance(...))``.
+    passes it. Chain it with an optimizer:
+    ``optax.chain(optax.adam(1e-3), scale_by_loss_balance(...))``.
 
     Args:
       reference: the player's loss at the equilibrium.

@@ -41,7 +41,7 @@ def test_hamiltonian(x64):
 
 def test_vector_field_rejects_non_tuple_params():
     xi = gd.vector_field(gd.games.dirac_gan())
-    with pytest.raises(ValueError, match="params: expected a non-empty tuple"):
+    with pytest.raises(TypeError, match="params: expected a non-empty tuple"):
         xi([1.0, 1.0])
 
 

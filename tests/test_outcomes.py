@@ -37,7 +37,7 @@ def test_classify_synthetic_runs():
             np.where(t < 50, 2.0, np.nan),  # NaN: diverged
         ]
     )
-    codes = np.asarray(outcomes.classify(runs, shrink=0.5))
+    codes = np.asarray(outcomes.classify_runs(runs, shrink=0.5))
     assert codes.tolist() == [
         outcomes.CONVERGED,
         outcomes.DIVERGED,
@@ -46,17 +46,17 @@ def test_classify_synthetic_runs():
         outcomes.DIVERGED,
     ]
     # Without ``shrink`` the classification has the original three outcomes.
-    assert np.asarray(outcomes.classify(runs)).tolist() == [0, 1, 2, 2, 1]
+    assert np.asarray(outcomes.classify_runs(runs)).tolist() == [0, 1, 2, 2, 1]
 
 
 def test_classify_is_vectorised_and_jittable():
     r = np.array([[0.8, 1.1, 0.997], [1.0, 0.5, 1.3]])
     d = geometric(r, 300)
-    codes = outcomes.classify(d, shrink=0.5)
+    codes = outcomes.classify_runs(d, shrink=0.5)
     assert codes.shape == (2, 3)
     assert np.asarray(codes).tolist() == [[0, 1, 3], [2, 0, 1]]
-    jitted = jax.jit(lambda x: outcomes.classify(x, shrink=0.5))(d)
-    vmapped = jax.vmap(lambda x: outcomes.classify(x, shrink=0.5))(d)
+    jitted = jax.jit(lambda x: outcomes.classify_runs(x, shrink=0.5))(d)
+    vmapped = jax.vmap(lambda x: outcomes.classify_runs(x, shrink=0.5))(d)
     np.testing.assert_array_equal(jitted, codes)
     np.testing.assert_array_equal(vmapped, codes)
 
@@ -102,7 +102,7 @@ def test_rate_vectorised_shape():
 )
 def test_classify_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        outcomes.classify(np.ones(10), **kwargs)
+        outcomes.classify_runs(np.ones(10), **kwargs)
 
 
 def test_rate_bad_every():

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import gamedyn as gd
 from gamedyn import regularizers
 
 X_REAL = jnp.array([[0.5, -1.0], [2.0, 0.3], [-0.4, 0.8]])
@@ -63,3 +64,21 @@ def test_combine_is_the_sum():
 def test_negative_gamma_rejected():
     with pytest.raises(ValueError, match="gamma"):
         regularizers.r1(-1.0)
+
+
+def test_registry_names_defaults_and_equality():
+    assert set(gd.regularizers.names()) >= {"none", "r1", "r2", "gp"}
+    assert gd.regularizers.get("none") is None
+    d = lambda x: 1.5 * x[:, 0]  # noqa: E731
+    x = jnp.ones((4, 1))
+    got = gd.regularizers.get("r1", 0.3)(d, x, x, None)
+    np.testing.assert_allclose(got, gd.regularizers.r1(0.3)(d, x, x, None))
+    default = gd.regularizers.spec("gp").default
+    np.testing.assert_allclose(
+        gd.regularizers.get("gp")(d, x, 2 * x, None),
+        gd.regularizers.gradient_penalty(default, 1.0)(d, x, 2 * x, None),
+    )
+    with pytest.raises(ValueError, match="regularizer: expected one of"):
+        gd.regularizers.get("r3")
+    with pytest.raises(ValueError, match="gamma: expected"):
+        gd.regularizers.get("r1", -1.0)

@@ -1,5 +1,6 @@
 """simulate: recording, metrics, vmap, no re-tracing, divergence, bad input."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -42,19 +43,17 @@ def test_vmap_over_learning_rate_equals_python_loop():
 
 
 def test_no_retrace_on_second_call():
-    traces = []
-
+    # one trace per player's gradient in the first call, none in the second
+    @chex.assert_max_traces(n=2)
     def losses(params, key=None):
-        traces.append(1)
         x, y = params
         return x * y, -x * y
 
     game = gd.Game(init=None, losses=losses)
     dyn = gd.dynamics.simultaneous(game, optax.sgd(0.1))
     gd.simulate(dyn, (jnp.asarray(1.0), jnp.asarray(1.0)), 20)
-    n = len(traces)
     gd.simulate(dyn, (jnp.asarray(0.5), jnp.asarray(-2.0)), 20)
-    assert len(traces) == n
+    gd.simulate(dyn, (jnp.asarray(0.5), jnp.asarray(-2.0)), 20, start_step=20)
 
 
 def test_divergence_is_a_value_and_later_records_are_nan():
@@ -159,29 +158,140 @@ def test_float32_by_default():
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kwargs,error,match",
     [
-        ({"num_steps": -1}, "num_steps: expected an integer >= 0, got -1"),
-        ({"num_steps": 2.5}, "num_steps: expected an integer >= 0, got float"),
-        ({"num_steps": True}, "num_steps: expected an integer"),
-        ({"every": 0}, "every: expected an integer >= 1"),
-        ({"params": (jnp.nan, 1.0)}, "params: the starting point must be finite"),
-        ({"params": (1, 1)}, "params: expected floating-point leaves"),
-        ({"params": [1.0, 1.0]}, "params: expected a non-empty tuple"),
-        ({"metrics": ("speed",)}, "metrics: expected names from"),
-        ({"metrics": ("distance",)}, "equilibrium: the 'distance' metric needs"),
-        ({"metrics": ("losses",)}, "game: the metrics"),
+        ({"num_steps": -1}, ValueError, "num_steps: expected an integer >= 0, got -1"),
+        (
+            {"num_steps": 2.5},
+            TypeError,
+            "num_steps: expected an integer >= 0, got float",
+        ),
+        ({"num_steps": True}, TypeError, "num_steps: expected an integer"),
+        ({"num_steps": np.int64(3)}, None, None),
+        ({"every": 0}, ValueError, "every: expected an integer >= 1"),
+        ({"start_step": -2}, ValueError, "start_step: expected an integer >= 0"),
+        ({"record_params": 1}, TypeError, "record_params: expected a bool"),
+        ({"key": "seed"}, TypeError, "key: expected a PRNG key"),
+        ({"key": 3}, None, None),
+        ({"params": (jnp.nan, 1.0)}, ValueError, "params: the starting point must be"),
+        ({"params": (1, 1)}, TypeError, "params: expected floating-point leaves"),
+        ({"params": [1.0, 1.0]}, TypeError, "params: expected a non-empty tuple"),
+        ({"metrics": ("speed",)}, ValueError, "metrics: expected names from"),
+        ({"metrics": ("distance",)}, ValueError, "equilibrium: the 'distance' metric"),
+        ({"metrics": ("losses",)}, TypeError, "game: the metrics"),
+        (
+            {"metrics": ("distance",), "equilibrium": (jnp.zeros(3), 0.0)},
+            ValueError,
+            "equilibrium: expected a pytree shaped like params",
+        ),
     ],
 )
-def test_bad_input(kwargs, match):
+def test_bad_input(kwargs, error, match):
     game = gd.games.dirac_gan()
     args = {"params": game.init(None), "num_steps": 10}
     args.update(kwargs)
     dyn = gd.dynamics.simultaneous(game, optax.sgd(0.1))
-    with pytest.raises(ValueError, match=match):
+    if error is None:  # accepted (numpy integers, integer seeds)
+        gd.simulate(dyn, args.pop("params"), args.pop("num_steps"), **args)
+        return
+    with pytest.raises(error, match=match):
         gd.simulate(dyn, args.pop("params"), args.pop("num_steps"), **args)
 
 
 def test_bad_dynamics():
-    with pytest.raises(ValueError, match="dynamics: expected a gamedyn.Dynamics"):
+    with pytest.raises(TypeError, match="dynamics: expected a gamedyn.Dynamics"):
         gd.simulate(lambda p: p, (jnp.asarray(1.0),), 3)
+
+
+def test_wrong_number_of_losses_is_named():
+    game = gd.Game(init=None, losses=lambda p, key=None: (p[0] * p[1],))
+    dyn = gd.dynamics.simultaneous(game, optax.sgd(0.1))
+    with pytest.raises(ValueError, match="game.losses: expected a tuple of 2 scalar"):
+        gd.simulate(dyn, (jnp.asarray(1.0), jnp.asarray(1.0)), 3)
+
+
+def _halves_equal_whole(dyn, params, n, m, key):
+    whole = gd.simulate(dyn, params, n + m, key=key)
+    a = gd.simulate(dyn, params, n, key=key)
+    b = gd.simulate(dyn, a.final, m, key=key, state=a.state, start_step=n)
+    for x, y in zip(jax.tree.leaves(b.final), jax.tree.leaves(whole.final)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    for x, y in zip(jax.tree.leaves(b.state), jax.tree.leaves(whole.state)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    np.testing.assert_array_equal(b.steps, whole.steps[n:])
+    return whole, a, b
+
+
+def test_start_step_continues_an_instance_noise_run_bit_for_bit():
+    game = gd.games.dirac_gan(instance_noise=0.7)
+    dyn = gd.dynamics.alternating(game, optax.sgd(0.2))
+    whole, a, b = _halves_equal_whole(dyn, game.init(None), 37, 25, jax.random.key(3))
+    # without start_step the second half would repeat the first half's noise
+    again = gd.simulate(dyn, a.final, 25, key=jax.random.key(3), state=a.state)
+    assert not np.array_equal(np.asarray(again.final[0]), np.asarray(whole.final[0]))
+
+
+def test_start_step_continues_a_minibatch_gan_bit_for_bit():
+    import flax.linen as nn
+
+    mixture = gd.data.ring()
+    game = gd.games.module_gan(
+        gd.games.MLP((16,), 2),
+        gd.games.MLP((16,), 1, activation=nn.leaky_relu),
+        mixture.sample,
+        lambda key, n: jax.random.normal(key, (n, 4)),
+        loss="non_saturating",
+        regularizer=gd.regularizers.r1(0.1),
+        batch_size=32,
+    )
+    dyn = gd.dynamics.alternating(game, optax.adam(1e-3))
+    _halves_equal_whole(dyn, game.init(jax.random.key(0)), 6, 5, jax.random.key(1))
+
+
+def test_start_step_is_traced_and_global():
+    game = gd.games.dirac_gan(instance_noise=0.5)
+    dyn = gd.dynamics.simultaneous(game, optax.sgd(0.2))
+    p = game.init(None)
+    fn = jax.jit(lambda s: gd.simulate(dyn, p, 4, key=0, start_step=s).final)
+    whole = gd.simulate(dyn, p, 4, key=0, start_step=7)
+    np.testing.assert_array_equal(fn(7)[0], whole.final[0])
+    t = gd.simulate(dyn, p, 6, key=0, every=3, start_step=10)
+    np.testing.assert_array_equal(t.steps, [10, 13, 16])
+
+
+def test_diverged_step_counts_from_start_step():
+    game = gd.games.bilinear(np.eye(1))
+    dyn = gd.dynamics.simultaneous(game, optax.sgd(10.0))
+    p = game.init(jax.random.key(0))
+    local = gd.simulate(dyn, p, 200)
+    shifted = gd.simulate(dyn, p, 200, start_step=1000)
+    assert int(local.diverged_step) > 0
+    assert int(shifted.diverged_step) == int(local.diverged_step) + 1000
+
+
+def test_record_params_false_keeps_metrics_and_final():
+    game = gd.games.dirac_gan()
+    dyn = gd.dynamics.simultaneous(game, optax.sgd(0.2))
+    kw = dict(metrics=("distance", "losses"), game=game, equilibrium=(0.0, 0.0))
+    full = gd.simulate(dyn, game.init(None), 50, every=5, **kw)
+    lean = gd.simulate(dyn, game.init(None), 50, every=5, record_params=False, **kw)
+    assert lean.params is None
+    np.testing.assert_array_equal(lean.final[0], full.final[0])
+    for name in full.metrics:
+        np.testing.assert_array_equal(lean.metrics[name], full.metrics[name])
+
+
+def test_record_params_false_memory_does_not_grow_with_records():
+    game = gd.games.bilinear(np.eye(256))
+    dyn = gd.dynamics.simultaneous(game, optax.sgd(0.01))
+    p = game.init(jax.random.key(0))
+    kw = dict(metrics=("distance",), equilibrium=jax.tree.map(jnp.zeros_like, p))
+
+    def out_bytes(record_params):
+        shapes = jax.eval_shape(
+            lambda q: gd.simulate(dyn, q, 1000, record_params=record_params, **kw), p
+        )
+        return sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(shapes))
+
+    assert out_bytes(True) > 1000 * 2 * 256 * 4  # every record holds both players
+    assert out_bytes(False) < 2 * 256 * 4 * 3 + 1001 * 4 * 2

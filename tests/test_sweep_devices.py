@@ -15,8 +15,8 @@ SCRIPT = textwrap.dedent(
     import jax, jax.numpy as jnp, numpy as np
     import sys
     import gamedyn as gd
-    mod = sys.modules["gamedyn.sweep"]  # the module (gd.sweep is the function)
-    from gamedyn.sweep import dirac_run
+    mod = sys.modules["gamedyn.sweeps"]
+    from gamedyn.experiments.dirac_sweep import dirac_run
 
     traces = []
 

@@ -1,5 +1,5 @@
 """Stability analysis: Jacobians, spectra (dense and matrix-free), classification of
-equilibria, stability regions of update rules, path-angle.
+equilibria, stability regions of update rules, path-angle, vector fields on grids.
 
 Sign convention: ``jacobian`` is the Jacobian of the players' descent gradients
 ``xi``, so a fixed point is locally asymptotically stable under gradient flow iff every
@@ -16,6 +16,7 @@ from gamedyn.analysis._jacobian import (
     spectral_radius,
     update_jacobian,
 )
+from gamedyn.analysis.field import FieldGrid, vector_field_grid
 from gamedyn.analysis.spectrum import (
     hessian_operator,
     jacobian_operator,
@@ -28,23 +29,27 @@ from gamedyn.analysis.stability import (
     Classification,
     FixedPoint,
     PathAngle,
+    RegionGrid,
     classify,
     find_fixed_point,
     linear_step,
     max_stable_step,
+    multiplier_radius,
     multipliers,
     path_angle,
-    spectral_radii,
-    step_radius,
+    spectral_radius_by_step,
+    stability_region,
 )
 
 __all__ = [
     "RULES",
     "SPECTRAL_RULES",
     "Classification",
+    "FieldGrid",
     "FixedPoint",
     "NotAFixedPointWarning",
     "PathAngle",
+    "RegionGrid",
     "classify",
     "eigenvalues",
     "find_fixed_point",
@@ -57,10 +62,12 @@ __all__ = [
     "multipliers",
     "path_angle",
     "player_sizes",
-    "spectral_radii",
+    "spectral_radius_by_step",
     "spectral_radius",
-    "step_radius",
+    "stability_region",
+    "multiplier_radius",
     "top_eigenvalues",
     "top_hessian_eigenvalues",
     "update_jacobian",
+    "vector_field_grid",
 ]

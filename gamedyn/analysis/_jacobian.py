@@ -40,7 +40,7 @@ def check_float_params(params: Any, name: str = "params") -> Params:
     for path, leaf in leaves:
         dtype = jnp.result_type(leaf)
         if not jnp.issubdtype(dtype, jnp.floating):
-            raise ValueError(
+            raise TypeError(
                 f"{name}: expected floating-point leaves, got dtype {dtype} at "
                 f"{jax.tree_util.keystr(path)}; the Jacobian is defined only for "
                 "real floating-point parameters"
@@ -165,7 +165,7 @@ def compiled_player(game: Game, player: int) -> tuple[Callable, Callable]:
     return jax.jit(hessian), jax.jit(hvp)
 
 
-def jacobian(game: Game, params: Params, key: jax.Array | None = None) -> jax.Array:
+def jacobian(game: Game, params: Params, *, key: jax.Array | None = None) -> jax.Array:
     """The Jacobian of the simultaneous gradient, ``J = d xi / d w``.
 
     ``xi = (grad_1 L_1, ..., grad_n L_n)`` flattened with the players in order and,
@@ -192,7 +192,7 @@ def jacobian(game: Game, params: Params, key: jax.Array | None = None) -> jax.Ar
 
 
 def hessian_blocks(
-    game: Game, params: Params, key: jax.Array | None = None
+    game: Game, params: Params, *, key: jax.Array | None = None
 ) -> tuple[jax.Array, ...]:
     """Each player's Hessian of its own loss, ``grad^2_i L_i`` (the diagonal blocks of
     :func:`jacobian`), as ``(n_i, n_i)`` arrays."""
@@ -200,7 +200,9 @@ def hessian_blocks(
     return tuple(compiled_player(game, i)[0](params, key) for i in range(len(params)))
 
 
-def eigenvalues(game: Game, params: Params, key: jax.Array | None = None) -> np.ndarray:
+def eigenvalues(
+    game: Game, params: Params, *, key: jax.Array | None = None
+) -> np.ndarray:
     """All eigenvalues of the game Jacobian :func:`jacobian` (dense, LAPACK on host).
 
     Positive real parts everywhere means a locally stable fixed point of gradient
@@ -211,7 +213,7 @@ def eigenvalues(game: Game, params: Params, key: jax.Array | None = None) -> np.
       complex NumPy array of shape ``(n,)`` (complex128 for float64 params), sorted by
       decreasing real part, then decreasing imaginary part.
     """
-    return _sorted(np.linalg.eigvals(np.asarray(jacobian(game, params, key))))
+    return _sorted(np.linalg.eigvals(np.asarray(jacobian(game, params, key=key))))
 
 
 def _sorted(lam: np.ndarray) -> np.ndarray:
@@ -252,7 +254,7 @@ class _FloatLeaves:
 
 def _check_dynamics(dynamics: Any) -> None:
     if not isinstance(dynamics, Dynamics):
-        raise ValueError(
+        raise TypeError(
             f"dynamics: expected a gamedyn.Dynamics, got {type(dynamics).__name__}"
         )
 
@@ -304,6 +306,7 @@ def _compiled_step(dynamics: Dynamics) -> tuple[Callable, Callable]:
 def update_jacobian(
     dynamics: Dynamics,
     params: Params,
+    *,
     state: Any = None,
     key: jax.Array | None = None,
 ) -> jax.Array:
@@ -357,6 +360,7 @@ def fixed_point_tolerance(dtype) -> float:
 def spectral_radius(
     dynamics: Dynamics,
     params: Params,
+    *,
     state: Any = None,
     key: jax.Array | None = None,
 ) -> float:
@@ -379,5 +383,5 @@ def spectral_radius(
             NotAFixedPointWarning,
             stacklevel=2,
         )
-    m = np.asarray(update_jacobian(dynamics, params, state, key))
+    m = np.asarray(update_jacobian(dynamics, params, state=state, key=key))
     return float(np.max(np.abs(np.linalg.eigvals(m))))

@@ -98,7 +98,7 @@ def _operator(matvec: Callable[[jax.Array], jax.Array], n: int, dtype, rmatvec=N
 
 
 def jacobian_operator(
-    game: Game, params: Params, key: jax.Array | None = None
+    game: Game, params: Params, *, key: jax.Array | None = None
 ) -> LinearOperator:
     """The game Jacobian ``J = d xi / d w`` as a SciPy ``LinearOperator``.
 
@@ -126,9 +126,9 @@ def top_eigenvalues(
     game: Game,
     params: Params,
     k: int,
+    *,
     key: jax.Array | None = None,
     which: str = "LM",
-    *,
     tol: float = 0.0,
     maxiter: int | None = None,
     ncv: int | None = None,
@@ -162,7 +162,7 @@ def top_eigenvalues(
     """
     if which not in WHICH:
         raise ValueError(f"which: expected one of {WHICH}, got {which!r}")
-    op = jacobian_operator(game, params, key)
+    op = jacobian_operator(game, params, key=key)
     n = op.shape[0]
     k = _check_k(k, n)
     if k >= n - 1:
@@ -185,7 +185,7 @@ def top_eigenvalues(
 
 
 def hessian_operator(
-    game: Game, params: Params, player: int, key: jax.Array | None = None
+    game: Game, params: Params, player: int, *, key: jax.Array | None = None
 ) -> LinearOperator:
     """Player ``player``'s Hessian of its own loss, ``grad^2_i L_i``, as a symmetric
     SciPy ``LinearOperator`` of Hessian-vector products (forward over reverse)."""
@@ -204,9 +204,9 @@ def top_hessian_eigenvalues(
     params: Params,
     k: int,
     player: int,
+    *,
     key: jax.Array | None = None,
     which: str = "LA",
-    *,
     tol: float = 0.0,
     maxiter: int | None = None,
     ncv: int | None = None,
@@ -233,7 +233,7 @@ def top_hessian_eigenvalues(
     """
     if which not in HESSIAN_WHICH:
         raise ValueError(f"which: expected one of {HESSIAN_WHICH}, got {which!r}")
-    op = hessian_operator(game, params, player, key)
+    op = hessian_operator(game, params, player, key=key)
     n = op.shape[0]
     k = _check_k(k, n)
     if ncv is None:

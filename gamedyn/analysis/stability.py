@@ -25,6 +25,7 @@ import numpy as np
 import scipy.optimize
 
 from gamedyn._game import Game, Params, vector_field
+from gamedyn._validate import check_int
 from gamedyn.analysis._jacobian import (
     NotAFixedPointWarning,
     check_float_params,
@@ -103,8 +104,8 @@ class Classification(NamedTuple):
 def classify(
     game: Game,
     params: Params,
-    key: jax.Array | None = None,
     *,
+    key: jax.Array | None = None,
     tol: float | None = None,
     eig_tol: float | None = None,
 ) -> Classification:
@@ -133,7 +134,7 @@ def classify(
     dtype = _flat_dtype(params)
     tol = _default_tol(dtype) if tol is None else float(tol)
     grad_norm = float(jnp.linalg.norm(compiled(game).field(params, key)))
-    j = np.asarray(jacobian(game, params, key), np.float64)
+    j = np.asarray(jacobian(game, params, key=key), np.float64)
     lam = np.linalg.eigvals(j)
     lam = lam[np.lexsort((-lam.imag, -lam.real))]
     scale = max(1.0, float(np.max(np.abs(lam))))
@@ -226,11 +227,11 @@ class FixedPoint(NamedTuple):
 def find_fixed_point(
     game: Game,
     params: Params,
-    key: jax.Array | None = None,
     *,
+    key: jax.Array | None = None,
     method: str = "newton",
     tol: float | None = None,
-    max_steps: int = 100,
+    maxiter: int = 100,
 ) -> FixedPoint:
     """Finds a stationary point ``xi(w) = 0`` near ``params``.
 
@@ -250,15 +251,14 @@ def find_fixed_point(
       method: ``"newton"`` or ``"hamiltonian"``.
       tol: target ``||xi||`` (default ``sqrt(eps)`` of the dtype, times 1e-2 for
         Newton).
-      max_steps: iteration limit.
+      maxiter: iteration limit.
 
     Returns:
       a :class:`FixedPoint`.
     """
     if method not in ("newton", "hamiltonian"):
         raise ValueError(f"method: expected 'newton' or 'hamiltonian', got {method!r}")
-    if not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"max_steps: expected a positive integer, got {max_steps!r}")
+    maxiter = check_int("maxiter", maxiter, 1)
     field, w, unravel = flat_vector_field(game, params, key)
     dtype = w.dtype
     if tol is None:
@@ -276,7 +276,7 @@ def find_fixed_point(
         g = np.asarray(field_jit(w), np.float64)
         norm = float(np.linalg.norm(g))
         steps, mu = 0, None
-        while norm > tol and steps < max_steps:
+        while norm > tol and steps < maxiter:
             j = np.asarray(jac(w), np.float64)
             jtj, jtg = j.T @ j, j.T @ g
             if mu is None:
@@ -311,7 +311,7 @@ def find_fixed_point(
         np.asarray(w, np.float64),
         jac=True,
         method="L-BFGS-B",
-        options={"maxiter": max_steps, "gtol": 0.0, "ftol": 0.0},
+        options={"maxiter": maxiter, "gtol": 0.0, "ftol": 0.0},
     )
     w = jnp.asarray(res.x, dtype)
     norm = float(jnp.linalg.norm(field_jit(w)))
@@ -361,10 +361,81 @@ def multipliers(z, rule: str, *, momentum: float = 0.0) -> np.ndarray:
     return np.stack([(-b + root) / 2, (-b - root) / 2], axis=-1)
 
 
-def step_radius(z, rule: str, *, momentum: float = 0.0) -> np.ndarray:
+def multiplier_radius(z, rule: str, *, momentum: float = 0.0) -> np.ndarray:
     """``max |mu|`` over :func:`multipliers`: the step contracts the direction of
     eigenvalue ``lambda = z / h`` iff it is below 1."""
     return np.max(np.abs(multipliers(z, rule, momentum=momentum)), axis=-1)
+
+
+class RegionGrid(NamedTuple):
+    """Result of :func:`stability_region`: a rule's step radius on a grid of the
+    complex plane of eigenvalues ``lambda``.
+
+    Attributes:
+      rule: the rule's name.
+      step_size: the step size ``h``.
+      momentum: ``beta`` (for ``"momentum"``; 0 otherwise).
+      re: ``(num,)`` real parts (horizontal axis).
+      im: ``(num,)`` imaginary parts (vertical axis).
+      radius: ``(num, num)`` :func:`multiplier_radius` of ``h (re[j] + i im[i])`` at
+        ``[i, j]`` (the ``np.meshgrid`` layout of ``contour``); the region is
+        ``radius < 1``.
+    """
+
+    rule: str
+    step_size: float
+    momentum: float
+    re: np.ndarray
+    im: np.ndarray
+    radius: np.ndarray
+
+
+def stability_region(
+    rule: str,
+    *,
+    step_size: float = 1.0,
+    bounds: tuple[float, float, float, float] | None = None,
+    num: int = 400,
+    momentum: float = 0.0,
+) -> RegionGrid:
+    """Evaluates ``max |mu(h lambda)|`` on a grid of eigenvalues ``lambda``: the
+    region ``{lambda : radius < 1}`` holds the eigenvalues of ``J`` whose direction
+    the rule's step of size ``h`` contracts. With ``step_size=1`` the axes are
+    ``z = h lambda``.
+
+    Args:
+      rule: one of :data:`SPECTRAL_RULES`.
+      step_size: ``h > 0``; the region scales as ``1 / h``.
+      bounds: ``(re_min, re_max, im_min, im_max)`` (default
+        ``[-1, 3] x [-2, 2] / h``).
+      num: grid points per axis (at least 2).
+      momentum: ``beta`` for ``"momentum"``.
+
+    Returns:
+      a :class:`RegionGrid`.
+    """
+    _check_rule(rule, SPECTRAL_RULES)
+    h = float(step_size)
+    if not (np.isfinite(h) and h > 0):
+        raise ValueError(f"step_size: expected a positive number, got {step_size!r}")
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 2:
+        raise ValueError(f"num: expected an integer >= 2, got {num!r}")
+    if bounds is None:
+        bounds = (-1.0 / h, 3.0 / h, -2.0 / h, 2.0 / h)
+    try:
+        x0, x1, y0, y1 = (float(b) for b in bounds)
+        ok = bool(np.isfinite([x0, x1, y0, y1]).all() and x0 < x1 and y0 < y1)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            "bounds: expected finite (re_min, re_max, im_min, im_max) with min < max, "
+            f"got {bounds!r}"
+        )
+    re, im = np.linspace(x0, x1, num), np.linspace(y0, y1, num)
+    z = h * (re[None, :] + 1j * im[:, None])
+    radius = multiplier_radius(z, rule, momentum=momentum)
+    return RegionGrid(rule, h, float(momentum), re, im, radius)
 
 
 def max_stable_step(
@@ -405,7 +476,7 @@ def max_stable_step(
     h_max = 10.0 / scale if h_max is None else float(h_max)
 
     def rho(h):
-        return float(np.max(step_radius(h * lam, rule, momentum=momentum)))
+        return float(np.max(multiplier_radius(h * lam, rule, momentum=momentum)))
 
     grid = np.geomspace(h_max * 1e-6, h_max, num)
     bad = [h for h in grid if rho(h) >= 1.0]
@@ -482,13 +553,13 @@ def linear_step(
     return m
 
 
-def spectral_radii(
+def spectral_radius_by_step(
     game: Game,
     params: Params,
     rule: str,
     step_sizes,
-    key: jax.Array | None = None,
     *,
+    key: jax.Array | None = None,
     gamma: float = 0.0,
     momentum: float = 0.0,
 ) -> np.ndarray:
@@ -511,7 +582,7 @@ def spectral_radii(
     """
     _check_rule(rule, RULES)
     warn_if_not_stationary(game, params, key)
-    j = np.asarray(jacobian(game, params, key))
+    j = np.asarray(jacobian(game, params, key=key))
     sizes = player_sizes(check_float_params(params))
     return np.array(
         [
@@ -558,8 +629,8 @@ def path_angle(
     game: Game,
     start: Params,
     end: Params,
-    key: jax.Array | None = None,
     *,
+    key: jax.Array | None = None,
     alpha=None,
 ) -> PathAngle:
     """The path-angle of Berard et al. (2020) on the segment from ``start`` to ``end``.

@@ -16,7 +16,7 @@ import os
 import pkgutil
 import sys
 
-from gamedyn.cli._common import UsageError
+from gamedyn.cli._common import Parser, UsageError
 
 
 def _version() -> str:
@@ -32,12 +32,10 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="gamedyn", description="Training dynamics of GANs and games, in JAX."
     )
-    parser.add_argument(
-        "--version", action="version", version=f"gamedyn {_version()}"
-    )
+    parser.add_argument("--version", action="version", version=f"gamedyn {_version()}")
     parser.add_argument(
         "--debug",
         action="store_true",

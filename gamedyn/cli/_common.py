@@ -28,7 +28,25 @@ class UsageError(Exception):
 class HelpFormatter(
     argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
 ):
-    """Shows each option's default and keeps the description's line breaks."""
+    """Shows each option's default and keeps the description's line breaks.
+
+    An option whose help already says what its default is, or whose default is
+    None or False (a switch), gets no ``(default: ...)`` suffix.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "(default:" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``gamedyn <command>: error:
+    ...`` (exit 2), with a pointer to ``--help`` instead of the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 _ROLE = re.compile(r":(?:func|class|mod|data|meth|attr):`~?([^`]+)`")
@@ -157,7 +175,12 @@ def add_regularizer(
         "--gamma",
         type=nonneg_float,
         default=gamma,
-        help="the regularizer's weight (default: the regularizer's default)",
+        help="the regularizer's weight"
+        + (
+            " (default: the regularizer's own, see --regularizer)"
+            if gamma is None
+            else ""
+        ),
     )
 
 
@@ -256,9 +279,7 @@ def check_out(path: str) -> str:
         os.close(fd)
         os.remove(probe)
     except OSError as e:
-        raise UsageError(
-            f"--out: cannot write to {path} ({e.strerror or e})"
-        ) from None
+        raise UsageError(f"--out: cannot write to {path} ({e.strerror or e})") from None
     return path
 
 
@@ -268,9 +289,7 @@ def progress_bar(
     """A tqdm bar (a no-op when not ``enabled``)."""
     from tqdm.auto import tqdm
 
-    return tqdm(
-        total=total, initial=initial, desc=desc, unit=unit, disable=not enabled
-    )
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit, disable=not enabled)
 
 
 def bar_callback(bar) -> Callable[..., None]:

@@ -1,195 +1,313 @@
-"""``gamedyn mnist``: the command line of :mod:`gamedyn.experiments.mnist`."""
+"""``gamedyn mnist``: train an MNIST GAN with checkpoints, evaluate it, its spectra.
+
+``gamedyn mnist --steps N --out DIR [options]`` trains (resuming from the newest
+checkpoint in DIR when there is one: the result equals an unbroken run of N steps;
+other settings on the same DIR are refused), then writes ``DIR/metrics.json`` (the
+step, the players' losses on a fixed evaluation batch at the final params, the
+classifier FID on ``--fid-samples`` samples, the Inception Score, the per-class
+counts), ``DIR/samples.png``, ``DIR/metrics.jsonl`` (the log), ``DIR/config.json``
+and the checkpoints. With ``--spectrum K`` it also computes, at every checkpoint in
+DIR, the top-K eigenvalues of the game Jacobian and of each player's Hessian
+(matrix-free) and plots them as Berard et al. (2020) do: ``DIR/spectrum.json`` and
+``DIR/spectrum.png``. The work is :func:`gamedyn.experiments.mnist.run`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
-import time
+from typing import Any
 
-from gamedyn.experiments.mnist import *  # noqa: F403 (being split)
+from gamedyn import io
+from gamedyn.cli._common import (
+    UsageError,
+    add_instance_noise,
+    add_loss,
+    add_optimizer,
+    add_out,
+    add_output_switches,
+    add_parser,
+    add_regularizer,
+    add_rule,
+    add_seed,
+    add_steps,
+    bar_callback,
+    check_out,
+    nonneg_float,
+    nonneg_int,
+    positive_float,
+    positive_int,
+    progress_bar,
+)
+from gamedyn.experiments import mnist as ex
+from gamedyn.games.mnist import MODELS
+
+_RUN_ARGS = (
+    "chunk",
+    "checkpoint_every",
+    "keep",
+    "log_every",
+    "fid_samples",
+    "fid_every",
+    "fid_log_samples",
+    "classifier",
+    "spectrum",
+)
+_FLAGS = {"out_dir": "--out", "target_step": "--steps"}
+_FLAGS.update({n: "--" + n.replace("_", "-") for n in ex.Config._fields + _RUN_ARGS})
+_NAME = re.compile(r"^([a-z][a-z0-9_]*)(?=[: ])")
+
+
+def _samples(allow_zero: bool):
+    def parse(text: str) -> int:
+        value = nonneg_int(text)
+        if value < 2 and not (allow_zero and value == 0):
+            what = "0 or an integer >= 2" if allow_zero else "an integer >= 2"
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
+        return value
+
+    return parse
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    """Adds ``gamedyn mnist``."""
+    d = ex.Config()
+    p = add_parser(
+        subparsers,
         "mnist",
-        help="train an MNIST GAN with checkpoints; FID, samples, spectra",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "train an MNIST GAN with checkpoints; FID, samples, spectra",
+        __doc__,
     )
-    p.add_argument("--steps", type=int, required=True, help="total training steps")
-    p.add_argument("--out", required=True, help="output and checkpoint directory")
-    p.add_argument("--model", default="mlp", choices=MODELS)
+    add_steps(p, None, minimum=0)
+    add_out(p)
+    p.add_argument("--model", choices=MODELS, default=d.model, help="the players")
     p.add_argument("--conditional", action="store_true", help="class-conditional GAN")
-    p.add_argument("--loss", default="non_saturating", help=f"one of {loss_names()}")
-    p.add_argument("--regularizer", default="none", choices=REGULARIZERS)
-    p.add_argument("--gamma", type=float, default=10.0, help="regularizer weight")
-    p.add_argument("--rule", default="simultaneous", choices=RULES, help="update rule")
+    add_loss(p, d.loss)
+    add_regularizer(p, d.regularizer, d.gamma)
+    add_rule(p, d.rule)
+    add_optimizer(p, d.optimizer, d.lr_g, d.beta1, d.beta2)
     p.add_argument(
-        "--rule-param",
-        type=float,
+        "--lr-g",
+        type=positive_float,
         default=None,
-        help="consensus gamma (0.1), SGA lambda (1), lookahead alpha (0.5), "
-        "unrolled steps (5)",
+        help="generator's rate (None: --lr)",
     )
-    p.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
-    p.add_argument("--lr", type=float, default=2e-4, help="both players' rate")
-    p.add_argument("--lr-g", type=float, default=None, help="generator's rate")
-    p.add_argument("--lr-d", type=float, default=None, help="discriminator's rate")
-    p.add_argument("--beta1", type=float, default=0.5)
-    p.add_argument("--beta2", type=float, default=0.999)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--latent-dim", type=int, default=64)
-    p.add_argument("--width", type=int, default=None, help="MLP 256, DCGAN 64")
-    p.add_argument("--instance-noise", type=float, default=0.0)
+    p.add_argument(
+        "--lr-d",
+        type=positive_float,
+        default=None,
+        help="discriminator's rate (None: --lr)",
+    )
+    p.add_argument(
+        "--batch-size", type=positive_int, default=d.batch_size, help="samples per step"
+    )
+    p.add_argument(
+        "--latent-dim", type=positive_int, default=d.latent_dim, help="latent dimension"
+    )
+    p.add_argument(
+        "--width", type=positive_int, default=d.width, help="None: MLP 256, DCGAN 64"
+    )
+    add_instance_noise(p, d.instance_noise)
     p.add_argument(
         "--generator-penalty",
-        type=float,
-        default=0.0,
+        type=nonneg_float,
+        default=d.generator_penalty,
         help="Nagarajan-Kolter gradient-norm penalty weight on the generator",
     )
-    p.add_argument("--train-size", type=int, default=None, help="use N train images")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--chunk", type=int, default=100, help="steps per compiled scan")
+    p.add_argument(
+        "--train-size",
+        type=positive_int,
+        default=None,
+        help="use the first N training images (None: all)",
+    )
+    add_seed(p, d.seed)
+    p.add_argument(
+        "--chunk", type=positive_int, default=100, help="steps per compiled scan"
+    )
     p.add_argument(
         "--unroll",
         action="store_true",
         help="unroll each chunk (faster DCGAN on CPU; use a small --chunk)",
     )
-    p.add_argument("--checkpoint-every", type=int, default=1000)
-    p.add_argument("--keep", type=int, default=5, help="checkpoints kept (0: all)")
-    p.add_argument("--log-every", type=int, default=None, help="default --chunk")
-    p.add_argument("--fid-samples", type=int, default=10000, help="0 skips the FID")
     p.add_argument(
-        "--fid-every", type=int, default=0, help="also log an FID every N steps"
+        "--checkpoint-every",
+        type=positive_int,
+        default=1000,
+        help="steps between checkpoints",
     )
     p.add_argument(
-        "--fid-log-samples", type=int, default=2000, help="samples of logged FIDs"
+        "--keep", type=nonneg_int, default=5, help="checkpoints kept (0: all)"
     )
-    p.add_argument("--classifier", default=None, help="classifier file for the FID")
-    p.add_argument("--spectrum", type=int, default=0, metavar="K", help="top-K spectra")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--log-every", type=positive_int, default=None, help="None: --chunk")
+    p.add_argument(
+        "--fid-samples", type=_samples(True), default=10000, help="0 skips the FID"
+    )
+    p.add_argument(
+        "--fid-every",
+        type=nonneg_int,
+        default=0,
+        help="also log an FID every N steps (0: never)",
+    )
+    p.add_argument(
+        "--fid-log-samples",
+        type=_samples(False),
+        default=2000,
+        help="samples of each logged FID",
+    )
+    p.add_argument(
+        "--classifier",
+        default=None,
+        metavar="FILE",
+        help="classifier file for the FID (None: the cached default, trained once)",
+    )
+    p.add_argument(
+        "--spectrum",
+        type=nonneg_int,
+        default=0,
+        metavar="K",
+        help="top-K spectra at every checkpoint (0: none)",
+    )
+    add_output_switches(p)
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    cfg = _config_from_args(args)
-    check(cfg)
-    for name in ("steps", "fid_samples", "fid_every", "spectrum", "keep"):
-        if getattr(args, name) < 0:
-            raise ValueError(f"--{name.replace('_', '-')}: expected an integer >= 0")
-    for name in ("chunk", "checkpoint_every", "fid_log_samples"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')}: expected a positive integer")
-    if args.log_every is not None and args.log_every < 1:
-        raise ValueError("--log-every: expected a positive integer")
-    if 0 < args.fid_samples < 2 or (args.fid_every and args.fid_log_samples < 2):
-        raise ValueError("--fid-samples: expected 0 or at least 2 samples")
-    out = args.out
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ValueError(f"--out: {out} exists and is not a directory")
-    _check_resume(out, cfg)
-    progress = not args.no_progress
-
-    gan, dyn = build(cfg)
-    like = start_state(gan, dyn, cfg.seed)
-    state = like
-    ckpts = trainer.list_checkpoints(out)
-    usable = [(s, p) for s, p in ckpts if s <= args.steps]
-    if ckpts and not usable:
-        raise ValueError(
-            f"--steps: {out} already holds checkpoints after step {args.steps} (from "
-            f"{ckpts[0][0]}); give --steps >= {ckpts[0][0]} or another --out"
-        )
-    if usable:
-        state = trainer.load_checkpoint(usable[-1][1], like)
-        if progress:
-            print(f"resuming from {usable[-1][1]} (step {usable[-1][0]})")
-    os.makedirs(out, exist_ok=True)
-    trainer.atomic_write(
-        os.path.join(out, "config.json"), json.dumps(cfg._asdict(), indent=2)
+def _config(args: argparse.Namespace) -> ex.Config:
+    return ex.Config(
+        model=args.model,
+        conditional=args.conditional,
+        loss=args.loss,
+        regularizer=args.regularizer,
+        gamma=args.gamma,
+        rule=args.rule,
+        rule_param=args.rule_param,
+        optimizer=args.optimizer,
+        lr_g=args.lr_g if args.lr_g is not None else args.lr,
+        lr_d=args.lr_d if args.lr_d is not None else args.lr,
+        beta1=args.beta1,
+        beta2=args.beta2,
+        momentum=args.momentum,
+        batch_size=args.batch_size,
+        latent_dim=args.latent_dim,
+        width=args.width,
+        instance_noise=args.instance_noise,
+        generator_penalty=args.generator_penalty,
+        seed=args.seed,
+        train_size=args.train_size,
     )
 
-    classifier = None
-    if args.fid_samples or args.fid_every:
-        from gamedyn.metrics.classifier import load_classifier
 
-        classifier = load_classifier(args.classifier, progress=progress)
-
-    callback = None
-    log_every = args.log_every or args.chunk
-    if args.fid_every:
-        log_every = math.gcd(log_every, args.fid_every)
-        from gamedyn.metrics.classifier import mnist_fid
-
-        def callback(st):
-            if int(st.step) % args.fid_every:
-                return None
-            k = keys(cfg.seed)[3]
-            imgs = sample_images(
-                gan, st.params, st.model_state, k, args.fid_log_samples
-            )
-            return {"fid": mnist_fid(imgs, classifier)}
-
-    _, _, k_eval, k_samples = keys(cfg.seed)
-    t0 = time.perf_counter()
+def _flagged(fn, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``; a ValueError or TypeError whose message starts with
+    an argument's name becomes a :class:`UsageError` naming its flag."""
     try:
-        state = trainer.train(
-            dyn,
-            state,
-            args.steps,
-            game=gan.game,
-            update_state=gan.update_state,
-            eval_key=k_eval,
+        return fn(*args, **kwargs)
+    except (ValueError, TypeError) as e:
+        message = str(e)
+        m = _NAME.match(message)
+        if m is None or m.group(1) not in _FLAGS:
+            raise
+        raise UsageError(_FLAGS[m.group(1)] + message[m.end() :]) from e
+
+
+class _Bars:
+    """Progress bars of :func:`gamedyn.experiments.mnist.run`'s stages."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict[str, Any] = {}
+        self.start = 0
+
+    def __call__(self, stage: str, done: int, total: int, info: dict) -> None:
+        if not self.enabled:
+            return
+        if stage == "resume":
+            print(f"resuming from {info['path']} (step {done})", file=sys.stderr)
+            self.start = done
+            return
+        if stage not in self.bars:
+            self.close()  # the previous stage is over
+            if stage == "classifier":
+                print(
+                    "training the MNIST classifier for the FID (once; cached in "
+                    f"{info['path']})",
+                    file=sys.stderr,
+                )
+            initial = self.start if stage == "train" else 0
+            unit = "checkpoint" if stage == "spectra" else "step"
+            bar = progress_bar(total, stage, True, initial, unit)
+            self.bars[stage] = (bar, bar_callback(bar))
+        self.bars[stage][1](done, info)
+
+    def close(self) -> None:
+        for bar, _ in self.bars.values():
+            bar.close()  # closing twice is harmless
+
+
+def _save_figures(out: str, cfg: ex.Config, result: ex.Result) -> None:
+    from matplotlib.figure import Figure
+
+    from gamedyn.plotting.mnist import plot_samples, plot_spectra
+
+    labels = " (rows: digits 0-9)" if cfg.conditional else ""
+    fig = Figure(figsize=(6, 6))
+    plot_samples(
+        result.samples,
+        nrow=10,
+        ax=fig.subplots(),
+        title=f"{cfg.model} GAN, {cfg.rule}, step {int(result.state.step)}{labels}",
+    )
+    fig.savefig(os.path.join(out, "samples.png"), dpi=100, bbox_inches="tight")
+    if result.spectra:
+        fig = plot_spectra(result.spectra, fig=Figure(figsize=(15, 4.5)))
+        fig.savefig(os.path.join(out, "spectrum.png"), dpi=100, bbox_inches="tight")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs ``gamedyn mnist``."""
+    cfg = _config(args)
+    _flagged(ex.check, cfg)
+    if args.classifier is not None and not os.path.isfile(args.classifier):
+        raise UsageError(f"--classifier: no classifier file at {args.classifier}")
+    out = check_out(args.out)
+    bars = _Bars(not args.no_progress)
+    try:
+        result = _flagged(
+            ex.run,
+            cfg,
+            out,
+            target_step=args.steps,
             chunk=args.chunk,
-            unroll=True if args.unroll else 1,
-            out_dir=out,
+            unroll=args.unroll,
             checkpoint_every=args.checkpoint_every,
             keep=args.keep or None,
-            log_every=log_every,
-            callback=callback,
-            progress=progress,
+            log_every=args.log_every,
+            fid_samples=args.fid_samples,
+            fid_every=args.fid_every,
+            fid_log_samples=args.fid_log_samples,
+            classifier=args.classifier,
+            spectrum=args.spectrum,
+            progress=bars,
         )
     except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
-    seconds = time.perf_counter() - t0
-
-    metrics = evaluate(gan, state, cfg.seed, args.fid_samples, classifier)
-    metrics["train_seconds"] = round(seconds, 3)
-    if classifier is not None:
-        metrics["classifier_test_accuracy"] = classifier.test_accuracy
-    metrics["config"] = cfg._asdict()
-    labels = "" if not cfg.conditional else " (rows: digits 0-9)"
-    images = sample_images(gan, state.params, state.model_state, k_samples, 100)
-    if cfg.conditional:  # rows by class
-        images = images.reshape(10, 10, 28, 28, 1).transpose(1, 0, 2, 3, 4)
-        images = images.reshape(100, 28, 28, 1)
-    save_samples(
-        os.path.join(out, "samples.png"),
-        images,
-        10,
-        f"{cfg.model} GAN, {cfg.rule}, step {int(state.step)}{labels}",
-    )
-    if args.spectrum:
-        recs = spectra(gan, out, args.spectrum, cfg.seed, like, progress)
-        trainer.atomic_write(
-            os.path.join(out, "spectrum.json"), json.dumps(recs, indent=1)
+        bars.close()
+        print(
+            "gamedyn mnist: interrupted; run the same command again to resume",
+            file=sys.stderr,
         )
-        import matplotlib.pyplot as plt
-
-        from gamedyn.plotting.mnist import plot_spectra
-
-        fig = plot_spectra(recs)
-        fig.savefig(os.path.join(out, "spectrum.png"), dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        metrics["spectrum_steps"] = [r["step"] for r in recs]
-    trainer.atomic_write(
-        os.path.join(out, "metrics.json"), json.dumps(metrics, indent=2)
-    )
-    summary = {k: metrics[k] for k in ("step", "loss_g", "loss_d") if k in metrics}
-    if "fid" in metrics:
-        summary["fid"] = round(metrics["fid"], 3)
-    print(json.dumps(summary))
+        return 130
+    finally:
+        bars.close()
+    io.write_json(os.path.join(out, "metrics.json"), result.metrics)
+    if args.spectrum:
+        io.write_json(os.path.join(out, "spectrum.json"), result.spectra)
+    if not args.no_plots:
+        _save_figures(out, cfg, result)
+    m = result.metrics
+    summary = {k: m[k] for k in ("step", "loss_g", "loss_d", "fid") if k in m}
+    if "diverged_step" in m:
+        summary["diverged_step"] = m["diverged_step"]
+    print(json.dumps(io.jsonable(summary)))
     return 0

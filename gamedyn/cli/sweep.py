@@ -1,16 +1,16 @@
 """``gamedyn sweep``: a learning-rate x gamma phase diagram of the Dirac-GAN.
 
 Trains the Dirac-GAN (Mescheder, Geiger & Nowozin 2018) with plain SGD for every
-``(lr, gamma)`` of a grid in one compiled, chunked program sharded over all devices
-(:func:`gamedyn.sweep`), classifies each run (converged / diverged / cycles / slow),
-fits its empirical rate, and writes ``DIR/sweep.npz`` and ``DIR/phase.png`` with the
-closed-form stability boundary ``rho = 1`` of the linearised update overlaid.
-Ranges are ``start:stop:num`` (``num`` evenly spaced values, both ends included).
+(lr, gamma) of a grid in one compiled, chunked program sharded over all devices
+(gamedyn.sweep), classifies each run (converged / diverged / cycles / slow), fits
+its empirical rate, and writes DIR/sweep.npz and DIR/phase.png with the closed-form
+stability boundary rho = 1 of the linearised update overlaid. Ranges are
+start:stop:num (num evenly spaced values, both ends included) or one number. The
+study itself is gamedyn.experiments.dirac_sweep.
 
-Example::
+Example:
 
-  gamedyn sweep --game dirac --method simultaneous --lr 0.01:1:64 --gamma 0:2:64 \\
-      --out runs/sweep
+  gamedyn sweep --rule simultaneous --lr 0.01:1:64 --gamma 0:2:64 --out runs/sweep
 """
 
 from __future__ import annotations
@@ -22,23 +22,26 @@ import time
 import numpy as np
 
 from gamedyn import losses
+from gamedyn.cli import _common
+from gamedyn.experiments import dirac_sweep
 
 GAMES = ("dirac",)
 
 
 def parse_range(text: str, name: str = "range") -> np.ndarray:
-    """``"start:stop:num"`` -> ``np.linspace(start, stop, num)``; a single number -> it.
+    """``"start:stop:num"`` -> ``np.linspace(start, stop, num)``; one number -> it.
 
     Raises:
-      ValueError: naming ``name`` when the text is not a range.
+      ValueError: naming ``name`` when the text is not a range of finite numbers.
     """
     parts = text.split(":")
     try:
         if len(parts) == 1:
-            return np.asarray([float(parts[0])])
-        if len(parts) != 3:
+            start, stop, num = float(parts[0]), float(parts[0]), 1
+        elif len(parts) == 3:
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+        else:
             raise ValueError
-        start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
     except ValueError:
         raise ValueError(
             f"{name}: expected start:stop:num (e.g. 0.01:1:64) or one number, got "
@@ -47,33 +50,79 @@ def parse_range(text: str, name: str = "range") -> np.ndarray:
     if num < 1:
         raise ValueError(f"{name}: expected num >= 1 in start:stop:num, got {num}")
     if not (np.isfinite(start) and np.isfinite(stop)):
-        raise ValueError(f"{name}: expected finite start and stop, got {text!r}")
+        raise ValueError(f"{name}: expected finite numbers, got {text!r}")
     return np.linspace(start, stop, num)
 
 
-def _range_type(name: str):
+def _range_type(name: str, positive: bool):
     def parse(text: str) -> np.ndarray:
         try:
-            return parse_range(text, name)
+            values = parse_range(text, name)
         except ValueError as e:
             raise argparse.ArgumentTypeError(str(e).split(": ", 1)[1]) from None
+        if positive and np.any(values <= 0):
+            raise argparse.ArgumentTypeError(f"expected values > 0, got {text!r}")
+        if not positive and np.any(values < 0):
+            raise argparse.ArgumentTypeError(f"expected values >= 0, got {text!r}")
+        return values
 
     return parse
 
 
-def _positive_int(name: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise argparse.ArgumentTypeError(
-                f"{name}: expected a positive integer, got {text!r}"
-            )
-        return value
-
-    return parse
+def register(subparsers) -> None:
+    """Adds ``gamedyn sweep``."""
+    d = dirac_sweep.Config()
+    p = _common.add_parser(
+        subparsers,
+        "sweep",
+        "phase diagram of an update rule over a learning-rate x gamma grid",
+        __doc__,
+    )
+    p.add_argument("--game", choices=GAMES, default="dirac", help="the game")
+    _common.add_rule(p, default=d.rule, choices=dirac_sweep.RULES)
+    p.add_argument(
+        "--lr",
+        type=_range_type("--lr", True),
+        default="0.01:1:64",
+        help="learning rates, start:stop:num",
+    )
+    p.add_argument(
+        "--gamma",
+        type=_range_type("--gamma", False),
+        default="0:2:64",
+        help="regularizer weights, start:stop:num",
+    )
+    p.add_argument("--loss", choices=losses.names(), default=d.loss, help="GAN loss")
+    p.add_argument(
+        "--regularizer",
+        choices=dirac_sweep.REGULARIZERS,
+        default=d.regularizer,
+        help="the penalty whose weight is gamma",
+    )
+    _common.add_steps(p, d.steps)
+    p.add_argument(
+        "--every",
+        type=_common.positive_int,
+        default=d.every,
+        help="record the distance every this many steps (at most --steps / 2)",
+    )
+    p.add_argument(
+        "--start",
+        type=_common.finite_float,
+        nargs=2,
+        default=d.start,
+        metavar=("THETA", "PSI"),
+        help="starting point",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=_common.positive_int,
+        default=d.chunk_size,
+        help="configurations per compiled call (bounds memory)",
+    )
+    _common.add_out(p)
+    _common.add_output_switches(p)
+    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,79 +130,78 @@ def run(args: argparse.Namespace) -> int:
     import jax
 
     from gamedyn.outcomes import OUTCOMES
-    from gamedyn.sweep import dirac_run, dirac_spectral_radius, sweep
 
-    if np.any(args.lr <= 0):
-        raise SystemExit("gamedyn sweep: error: --lr: expected positive learning rates")
-    if np.any(args.gamma < 0):
-        raise SystemExit("gamedyn sweep: error: --gamma: expected non-negative values")
-    if args.every > args.steps // 2:
-        raise SystemExit(
-            "gamedyn sweep: error: --every: expected at most --steps / 2, got "
-            f"{args.every} with --steps {args.steps}"
+    param = args.rule_param
+    if param is not None and args.rule != "consensus":
+        raise _common.UsageError(
+            f"--rule-param: the rule {args.rule!r} takes no parameter here, got {param}"
         )
-    fn = dirac_run(
-        args.method,
+    config = dirac_sweep.Config(
+        rule=args.rule,
+        lr=tuple(args.lr.tolist()),
+        gamma=tuple(args.gamma.tolist()),
         loss=args.loss,
         regularizer=args.regularizer,
-        num_steps=args.steps,
+        steps=args.steps,
         every=args.every,
         start=tuple(args.start),
-        consensus=args.consensus,
+        consensus=dirac_sweep.Config().consensus if param is None else param,
+        chunk_size=args.chunk_size,
     )
-    grid = {"lr": args.lr, "gamma": args.gamma}
+    if args.every > args.steps // 2:
+        raise _common.UsageError(
+            f"--every: expected at most --steps / 2, got {args.every} with --steps "
+            f"{args.steps}"
+        )
+    _common.check_out(args.out)
     num = args.lr.size * args.gamma.size
     print(
-        f"sweep: {args.method} on the Dirac-GAN ({args.loss} loss, "
+        f"sweep: {args.rule} on the Dirac-GAN ({args.loss} loss, "
         f"{args.regularizer}), {args.lr.size} x {args.gamma.size} = {num} configs x "
         f"{args.steps} steps on {len(jax.devices())} {jax.devices()[0].platform} "
         "device(s)"
     )
     t0 = time.perf_counter()
-    out = sweep(fn, grid, chunk_size=args.chunk_size, progress=True)
+    with _common.progress_bar(num, "sweep", not args.no_progress, unit="config") as b:
+        result = dirac_sweep.run(config, progress=_common.bar_callback(b))
     elapsed = time.perf_counter() - t0
-    rho = dirac_spectral_radius(
-        args.method,
-        args.lr[:, None],
-        args.gamma[None, :],
-        loss=args.loss,
-        regularizer=args.regularizer,
-        consensus=args.consensus,
-    )
-    os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "sweep.npz")
     np.savez(
         path,
-        lr=args.lr,
-        gamma=args.gamma,
+        lr=result.lr,
+        gamma=result.gamma,
         outcomes=np.asarray(OUTCOMES),
-        theory=rho,
-        **{k: np.asarray(v) for k, v in out.items()},
+        theory=result.theory,
+        outcome=result.outcome,
+        rate=result.rate,
+        distance=result.distance,
+        diverged_step=result.diverged_step,
     )
-    counts = np.bincount(out["outcome"].ravel(), minlength=len(OUTCOMES))
-    stable = rho < 1
-    agree = np.mean(np.isin(out["outcome"], (0, 3)) == stable)
+    counts = np.bincount(result.outcome.ravel(), minlength=len(OUTCOMES))
     print(f"{num} configs in {elapsed:.2f} s ({num / elapsed:.0f} configs/s)")
     print("outcomes: " + ", ".join(f"{n} {c}" for n, c in zip(OUTCOMES, counts)))
-    print(f"agreement with the linear theory (rho < 1 <=> converging): {agree:.1%}")
+    print(
+        "agreement with the linear theory (rho < 1 <=> converging): "
+        f"{result.agreement:.1%}"
+    )
     print(f"wrote {path}")
-    if not args.no_plot:
+    if not args.no_plots:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from gamedyn.plotting.phase import phase_diagram
+        from gamedyn.plotting import phase_diagram
 
         fig, ax = plt.subplots(figsize=(6, 4.8))
         phase_diagram(
-            out["outcome"],
-            args.lr,
-            args.gamma,
-            rate=out["rate"],
-            theory=rho,
+            result.outcome,
+            result.lr,
+            result.gamma,
+            rate=result.rate,
+            theory=result.theory,
             ylabel=rf"$\gamma$ ({args.regularizer})",
-            title=f"Dirac-GAN, {args.method} GD, {args.loss} loss, {args.steps} steps",
+            title=f"Dirac-GAN, {args.rule} GD, {args.loss} loss, {args.steps} steps",
             ax=ax,
         )
         fig.tight_layout()
@@ -162,72 +210,3 @@ def run(args: argparse.Namespace) -> int:
         plt.close(fig)
         print(f"wrote {png}")
     return 0
-
-
-def register(subparsers) -> None:
-    """Adds the ``sweep`` subcommand."""
-    from gamedyn.sweep import DIRAC_METHODS, DIRAC_REGULARIZERS
-
-    p = subparsers.add_parser(
-        "sweep",
-        help="phase diagram of an update rule over a learning-rate x gamma grid",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--game", choices=GAMES, default="dirac", help="the game")
-    p.add_argument(
-        "--method", choices=DIRAC_METHODS, default="simultaneous", help="update rule"
-    )
-    p.add_argument(
-        "--lr",
-        type=_range_type("--lr"),
-        default=parse_range("0.01:1:64"),
-        help="learning rates start:stop:num (default 0.01:1:64)",
-    )
-    p.add_argument(
-        "--gamma",
-        type=_range_type("--gamma"),
-        default=parse_range("0:2:64"),
-        help="regularizer weights start:stop:num (default 0:2:64)",
-    )
-    p.add_argument(
-        "--loss", choices=losses.names(), default="standard", help="GAN loss"
-    )
-    p.add_argument(
-        "--regularizer",
-        choices=DIRAC_REGULARIZERS,
-        default="r1",
-        help="the penalty whose weight is gamma",
-    )
-    p.add_argument(
-        "--consensus",
-        type=float,
-        default=1.0,
-        help="consensus weight (--method consensus)",
-    )
-    p.add_argument(
-        "--steps", type=_positive_int("--steps"), default=500, help="steps per run"
-    )
-    p.add_argument(
-        "--every",
-        type=_positive_int("--every"),
-        default=5,
-        help="record the distance every this many steps",
-    )
-    p.add_argument(
-        "--start",
-        type=float,
-        nargs=2,
-        default=(1.0, 1.0),
-        metavar=("THETA", "PSI"),
-        help="starting point",
-    )
-    p.add_argument(
-        "--chunk-size",
-        type=_positive_int("--chunk-size"),
-        default=1024,
-        help="configurations per compiled call (bounds memory)",
-    )
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--no-plot", action="store_true", help="skip phase.png")
-    p.set_defaults(func=run)

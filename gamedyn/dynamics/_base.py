@@ -42,7 +42,7 @@ def check_optimizer(optimizer: Any) -> None:
         and all(isinstance(o, optax.GradientTransformation) for o in optimizer)
     ):
         return
-    raise ValueError(
+    raise TypeError(
         "optimizer: expected an optax GradientTransformation or a tuple with one per "
         f"player, got {type(optimizer).__name__}"
     )

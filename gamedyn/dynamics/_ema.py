@@ -49,7 +49,7 @@ def ema(
       ICLR.
     """
     if not isinstance(dynamics, Dynamics):
-        raise ValueError(
+        raise TypeError(
             f"dynamics: expected a gamedyn.Dynamics, got {type(dynamics).__name__}"
         )
     if not isinstance(decay, jax.Array):

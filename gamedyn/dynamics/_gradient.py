@@ -85,8 +85,8 @@ def simultaneous_with_loss(game: Game, optimizer: Optimizer) -> Dynamics:
 
     Like :func:`gamedyn.dynamics.simultaneous`, but each player's update is
     ``opt_i.update(g_i, s_i, w_i, loss=L_i(w))``, so loss-aware transformations such
-    as :func:`gamedyn.transforms.scale_by_loss_balance` can be used; plain optax transformations ignore
-    the extra argument.
+    as :func:`gamedyn.transforms.scale_by_loss_balance` can be used; plain optax
+    transformations ignore the extra argument.
 
     Args:
       game: the game.

@@ -32,7 +32,6 @@ from gamedyn.games.dirac import dirac_gan
 from gamedyn.simulation import simulate
 from gamedyn.sweeps import sweep
 
-
 RULES = (
     "simultaneous",
     "alternating",
@@ -77,7 +76,7 @@ def dirac_run(
 
     Plain SGD with step ``lr`` on the Dirac-GAN (Mescheder et al. 2018) whose
     discriminator is penalised by ``regularizer`` with weight ``gamma``; the run is
-    summarised by its outcome (:func:`gamedyn.outcomes.classify` of the distance to
+    summarised by its outcome (:func:`gamedyn.outcomes.classify_runs` of the distance to
     the equilibrium ``(0, 0)``) and its empirical per-step rate
     (:func:`gamedyn.outcomes.rate`).
 
@@ -89,7 +88,7 @@ def dirac_run(
       every: record the distance every ``every`` steps.
       start: the starting point ``(theta, psi)``.
       consensus: the consensus weight for ``rule="consensus"``.
-      tol, growth, tail, shrink: passed to :func:`gamedyn.outcomes.classify`.
+      tol, growth, tail, shrink: passed to :func:`gamedyn.outcomes.classify_runs`.
 
     Returns:
       ``fn(lr, gamma) -> dict`` with ``outcome`` (int code), ``rate`` (per step),
@@ -121,7 +120,7 @@ def dirac_run(
         )
         dist = traj.metrics["distance"]
         return {
-            "outcome": _outcomes.classify(
+            "outcome": _outcomes.classify_runs(
                 dist, tol=tol, growth=growth, tail=tail, shrink=shrink
             ),
             "rate": _outcomes.rate(dist, tail=0.5, every=every),

@@ -1,74 +1,93 @@
-"""``gamedyn mnist``: train an MNIST GAN with checkpoints, evaluate it, its spectra.
+"""MNIST GANs with checkpoints, exact resume, classifier FID and spectra.
 
-``gamedyn mnist --steps N --out DIR [options]`` trains (resuming from the newest
-checkpoint in ``DIR`` when there is one: the result equals an unbroken run of ``N``
-steps), then writes ``DIR/metrics.json`` (step, the players' losses on a fixed
-evaluation batch at the final params, classifier FID on ``--fid-samples`` samples,
-Inception Score, per-class counts), ``DIR/samples.png``, ``DIR/metrics.jsonl`` (the
-log) and ``DIR/config.json``. With ``--spectrum K`` it also computes, at every
-checkpoint in ``DIR``, the top-``K`` eigenvalues of the game Jacobian and of each
-player's Hessian (matrix-free, :mod:`gamedyn.analysis`) and plots them as Berard et
-al. (2020) do: ``DIR/spectrum.json`` and ``DIR/spectrum.png``.
+A :class:`Config` describes one MNIST GAN (players, loss, regularizer, update rule,
+optimizers, data); :func:`build` makes its game (:func:`gamedyn.games.mnist.mnist_gan`)
+and update rule from the registries (:func:`gamedyn.dynamics.get`,
+:func:`gamedyn.optimizers.make`, :func:`gamedyn.regularizers.get`). :func:`run` trains
+it in a run directory with :func:`gamedyn.train.train`: it resumes from the newest
+checkpoint there (the result equals an unbroken run), refuses a directory that holds
+a run with other settings (``config.json``), evaluates the final params (the players'
+losses on a fixed batch, classifier FID, Inception Score, class counts:
+:mod:`gamedyn.metrics.classifier`), samples a 10 x 10 grid of digits and, when asked,
+computes the top-``k`` spectra of the game Jacobian and of each player's Hessian at
+every checkpoint (Berard et al. 2020). It returns values and writes only the run's
+checkpoints, its log (``metrics.jsonl``) and ``config.json``; ``gamedyn mnist``
+(:mod:`gamedyn.cli.mnist`) writes the reports and figures.
+
+Keys: a seed gives four keys (:func:`keys`): parameter initialisation, training
+(step ``t`` uses ``fold_in(train_key, t)``), the fixed evaluation batch of the logged
+losses and the latents of the samples.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import sys
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
-import optax
 
 from gamedyn import dynamics as rules
-from gamedyn import regularizers
+from gamedyn import io, losses, optimizers, regularizers
 from gamedyn import train as trainer
+from gamedyn._validate import (
+    check_choice,
+    check_float,
+    check_fraction,
+    check_int,
+    check_nonnegative,
+    check_optional_int,
+    check_positive,
+)
+from gamedyn.dynamics import Dynamics
 from gamedyn.games.mnist import MODELS, ImageGAN, mnist_gan, sample_images
-from gamedyn.losses import names as loss_names
+from gamedyn.models.classifier import Classifier, default_path, load_classifier
 
-RULES = (
-    "simultaneous",
-    "alternating",
-    "extragradient",
-    "optimistic",
-    "consensus",
-    "sga",
-    "lookahead",
-    "unrolled",
-)
-REGULARIZERS = ("none", "r1", "r2", "gp")
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
-STATIC_KEYS = (
-    "model",
-    "conditional",
-    "loss",
-    "regularizer",
-    "gamma",
-    "rule",
-    "rule_param",
-    "optimizer",
-    "lr_g",
-    "lr_d",
-    "beta1",
-    "beta2",
-    "batch_size",
-    "latent_dim",
-    "width",
-    "instance_noise",
-    "generator_penalty",
-    "seed",
-    "train_size",
-)
-"""The settings a run's checkpoints depend on (a resumed run must repeat them)."""
+MNIST_TRAIN_SIZE = 60000
+CONFIG_NAME = "config.json"
+"""The file of a run directory that holds its :class:`Config`."""
+
+Progress = Callable[[str, int, int, dict], None]
+"""``progress(stage, done, total, info)``; see :func:`run`."""
 
 
 class Config(NamedTuple):
-    """An MNIST GAN experiment (all static Python values)."""
+    """An MNIST GAN experiment (all static Python values).
+
+    Attributes:
+      model: ``"mlp"`` or ``"dcgan"`` (:func:`gamedyn.games.mnist.mnist_gan`).
+      conditional: condition both players on the digit label.
+      loss: a name of :func:`gamedyn.losses.names`.
+      regularizer: a name of :func:`gamedyn.regularizers.names` (``"none"``,
+        ``"r1"``, ``"r2"``, ``"gp"``).
+      gamma: the regularizer's weight (10).
+      rule: a name of :func:`gamedyn.dynamics.names`.
+      rule_param: the rule's own number; None takes the registry's default
+        (consensus ``gamma`` 1.0, SGA ``lam`` 1.0, CGD ``eta`` = ``lr_g``, lookahead
+        ``alpha`` 0.5 over *alternating* steps with period 5, unrolled steps 5).
+        Before the registry ``gamedyn mnist`` used consensus ``gamma`` 0.1 and
+        lookahead over simultaneous steps: pass ``rule_param=0.1`` to repeat the
+        former.
+      optimizer: a name of :func:`gamedyn.optimizers.names` (``"adam"``).
+      lr_g: the generator's learning rate (2e-4).
+      lr_d: the discriminator's learning rate (2e-4).
+      beta1: Adam's ``beta1`` (0.5).
+      beta2: Adam's ``beta2`` (0.999).
+      momentum: SGD's momentum (0; negative is negative momentum).
+      batch_size: samples per step (64).
+      latent_dim: the latent dimension (64).
+      width: the players' width (None: MLP 256, DCGAN 64).
+      instance_noise: std of the instance noise on the discriminator's inputs (0).
+      generator_penalty: weight of the Nagarajan-Kolter gradient-norm penalty on
+        the generator (0).
+      seed: the run's seed (see :func:`keys`).
+      train_size: train on the first ``train_size`` MNIST training images (None:
+        all 60,000).
+    """
 
     model: str = "mlp"
     conditional: bool = False
@@ -82,6 +101,7 @@ class Config(NamedTuple):
     lr_d: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    momentum: float = 0.0
     batch_size: int = 64
     latent_dim: int = 64
     width: int | None = None
@@ -91,104 +111,104 @@ class Config(NamedTuple):
     train_size: int | None = None
 
 
-def check(cfg: Config) -> None:
-    """Validates a configuration (ValueError naming the bad option)."""
-    choices = {
-        "model": MODELS,
-        "loss": loss_names(),
-        "regularizer": REGULARIZERS,
-        "rule": RULES,
-        "optimizer": OPTIMIZERS,
-    }
-    for name, allowed in choices.items():
-        if getattr(cfg, name) not in allowed:
-            raise ValueError(
-                f"--{name.replace('_', '-')}: expected one of {tuple(allowed)}, got "
-                f"{getattr(cfg, name)!r}"
-            )
-    for name in ("lr_g", "lr_d"):
-        if not getattr(cfg, name) > 0:
-            raise ValueError(f"--{name.replace('_', '-')}: expected a positive number")
-    for name in ("gamma", "instance_noise", "generator_penalty"):
-        if getattr(cfg, name) < 0:
-            raise ValueError(
-                f"--{name.replace('_', '-')}: expected a non-negative number"
-            )
-    for name in ("beta1", "beta2"):
-        if not 0 <= getattr(cfg, name) < 1:
-            raise ValueError(f"--{name}: expected a number in [0, 1)")
-    for name in ("batch_size", "latent_dim", "width", "train_size"):
-        v = getattr(cfg, name)
-        if v is not None and v < 1:
-            raise ValueError(f"--{name.replace('_', '-')}: expected a positive integer")
-    if cfg.train_size is not None and not cfg.batch_size <= cfg.train_size <= 60000:
-        raise ValueError("--train-size: expected an integer in [batch size, 60000]")
+def check(config: Config) -> None:
+    """Validates a configuration.
 
-
-def _optimizer(cfg: Config, lr: float) -> optax.GradientTransformation:
-    if cfg.optimizer == "adam":
-        # Unrolled GANs differentiate through the discriminator's Adam steps, where
-        # sqrt(nu) has an infinite derivative at nu = 0 (a parameter whose gradient
-        # is exactly 0, e.g. the weight of a label absent from the batch): eps_root
-        # keeps that derivative finite.
-        eps_root = 1e-12 if cfg.rule == "unrolled" else 0.0
-        return optax.adam(lr, b1=cfg.beta1, b2=cfg.beta2, eps_root=eps_root)
-    if cfg.optimizer == "sgd":
-        return optax.sgd(lr)
-    return optax.rmsprop(lr)
-
-
-def build(cfg: Config) -> tuple[ImageGAN, Any]:
-    """The :class:`~gamedyn.games.mnist.ImageGAN` and the update rule of ``cfg``.
-
-    ``rule_param`` is the rule's own number: consensus ``gamma`` (default 0.1), SGA
-    ``lambda`` (1), lookahead ``alpha`` over simultaneous steps with period 5 (0.5),
-    unrolled steps (5).
+    Raises:
+      TypeError: on a value of the wrong type (the message starts with the field's
+        name).
+      ValueError: on a bad value (likewise).
     """
-    check(cfg)
-    from gamedyn.data import load_mnist
+    if not isinstance(config, Config):
+        raise TypeError(f"config: expected a Config, got {type(config).__name__}")
+    check_choice("model", config.model, MODELS)
+    if not isinstance(config.conditional, (bool, np.bool_)):
+        raise TypeError(
+            f"conditional: expected a bool, got {type(config.conditional).__name__}"
+        )
+    check_choice("loss", config.loss, losses.names())
+    check_choice("regularizer", config.regularizer, regularizers.names())
+    check_nonnegative("gamma", config.gamma)
+    rules.get(config.rule).check(config.rule_param)
+    check_choice("optimizer", config.optimizer, optimizers.names())
+    check_positive("lr_g", config.lr_g)
+    check_positive("lr_d", config.lr_d)
+    check_fraction("beta1", config.beta1)
+    check_fraction("beta2", config.beta2)
+    check_float("momentum", config.momentum, minimum=-1.0, maximum=1.0)
+    batch_size = check_int("batch_size", config.batch_size, 1)
+    check_int("latent_dim", config.latent_dim, 1)
+    check_optional_int("width", config.width, 1)
+    check_nonnegative("instance_noise", config.instance_noise)
+    check_nonnegative("generator_penalty", config.generator_penalty)
+    check_int("seed", config.seed, 0)
+    check_optional_int("train_size", config.train_size, batch_size, MNIST_TRAIN_SIZE)
 
-    x, y = load_mnist("train")
-    if cfg.train_size is not None:
-        x, y = x[: cfg.train_size], y[: cfg.train_size]
-    reg = {
-        "none": None,
-        "r1": lambda: regularizers.r1(cfg.gamma),
-        "r2": lambda: regularizers.r2(cfg.gamma),
-        "gp": lambda: regularizers.gradient_penalty(cfg.gamma),
-    }[cfg.regularizer]
+
+def make_optimizers(config: Config) -> tuple[Any, Any]:
+    """The ``(generator, discriminator)`` optax optimizers of ``config``.
+
+    Built by :func:`gamedyn.optimizers.make` with ``beta1``, ``beta2``, ``momentum``
+    (each optimizer takes the options it knows) and, for the unrolled rule,
+    ``eps_root = 1e-12``: unrolling differentiates through the discriminator's Adam
+    steps, where ``sqrt(nu)`` has an infinite derivative at ``nu = 0`` (a weight
+    whose gradient is exactly 0, e.g. that of a label absent from the batch).
+    """
+    options = dict(
+        beta1=config.beta1,
+        beta2=config.beta2,
+        momentum=config.momentum,
+        eps_root=1e-12 if config.rule == "unrolled" else 0.0,
+    )
+    return (
+        optimizers.make(config.optimizer, config.lr_g, **options),
+        optimizers.make(config.optimizer, config.lr_d, **options),
+    )
+
+
+def make_dynamics(config: Config, game: Any) -> Dynamics:
+    """The update rule of ``config`` on ``game``:
+    ``gd.dynamics.get(rule)(game, make_optimizers(config), rule_param, lr=lr_g)``."""
+    check(config)
+    return rules.get(config.rule)(
+        game, make_optimizers(config), config.rule_param, lr=config.lr_g
+    )
+
+
+def build(
+    config: Config, data: tuple[Any, Any] | None = None
+) -> tuple[ImageGAN, Dynamics]:
+    """The :class:`~gamedyn.games.mnist.ImageGAN` and the update rule of ``config``.
+
+    Args:
+      config: the experiment.
+      data: ``(images, labels)`` to train on instead of the MNIST training set
+        (uint8 ``(N, 28, 28)`` and ``(N,)``); ``train_size`` applies to either.
+
+    Returns:
+      ``(gan, dynamics)``.
+    """
+    check(config)
+    if data is None:
+        from gamedyn.data import load_mnist
+
+        data = load_mnist("train")
+    x, y = data
+    if config.train_size is not None:
+        x, y = x[: config.train_size], y[: config.train_size]
     gan = mnist_gan(
-        cfg.model,
-        conditional=cfg.conditional,
-        loss=cfg.loss,
-        regularizer=reg() if reg else None,
-        batch_size=cfg.batch_size,
-        instance_noise=cfg.instance_noise,
-        generator_penalty=cfg.generator_penalty,
-        latent_dim=cfg.latent_dim,
-        width=cfg.width,
+        config.model,
+        conditional=bool(config.conditional),
+        loss=config.loss,
+        regularizer=regularizers.get(config.regularizer, config.gamma),
+        batch_size=config.batch_size,
+        instance_noise=config.instance_noise,
+        generator_penalty=config.generator_penalty,
+        latent_dim=config.latent_dim,
+        width=config.width,
         data=(x, y),
     )
-    return gan, make_dynamics(cfg, gan.game)
-
-
-def make_dynamics(cfg: Config, game) -> Any:
-    """The update rule of ``cfg`` on ``game``, with ``(G, D)`` optimizers of rates
-    ``(lr_g, lr_d)``; ``rule_param`` as in :func:`build`."""
-    check(cfg)
-    opt = (_optimizer(cfg, cfg.lr_g), _optimizer(cfg, cfg.lr_d))
-    p = cfg.rule_param
-    if cfg.rule == "consensus":
-        return rules.consensus(game, opt, 0.1 if p is None else p)
-    if cfg.rule == "sga":
-        return rules.sga(game, opt, 1.0 if p is None else p)
-    if cfg.rule == "lookahead":
-        return rules.lookahead(
-            rules.simultaneous(game, opt), 5, 0.5 if p is None else p
-        )
-    if cfg.rule == "unrolled":
-        return rules.unrolled(game, opt, 5 if p is None else int(p))
-    return getattr(rules, cfg.rule)(game, opt)
+    return gan, make_dynamics(config, gan.game)
 
 
 def keys(seed: int) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
@@ -197,28 +217,23 @@ def keys(seed: int) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     return tuple(jax.random.fold_in(k, i) for i in range(4))
 
 
-def start_state(gan: ImageGAN, dyn, seed: int) -> trainer.TrainState:
+def start_state(gan: ImageGAN, dynamics: Dynamics, seed: int) -> trainer.TrainState:
     """The training state at step 0 of ``seed``."""
     k_init, k_train, _, _ = keys(seed)
     params = gan.game.init(k_init)
-    return trainer.init_state(dyn, params, k_train, gan.init_state())
+    return trainer.init_state(dynamics, params, k_train, gan.init_state())
 
 
-def save_samples(
-    path: str, images: np.ndarray, nrow: int = 10, title: str = ""
-) -> None:
-    """Saves a grid of images (``(n, 28, 28[, 1])`` in [-1, 1]) as a PNG."""
-    import matplotlib
+def num_params(gan: ImageGAN) -> tuple[int, int]:
+    """The generator's and the discriminator's parameter counts."""
+    shapes = jax.eval_shape(gan.game.init, jax.random.key(0))
+    return tuple(
+        sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(p)) for p in shapes
+    )
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
 
-    from gamedyn.plotting.mnist import plot_samples
-
-    fig, ax = plt.subplots(figsize=(6, 6))
-    plot_samples(images, nrow=nrow, ax=ax, title=title)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+def _finite(tree: Any) -> bool:
+    return all(bool(np.all(np.isfinite(x))) for x in jax.tree.leaves(tree))
 
 
 def evaluate(
@@ -226,68 +241,47 @@ def evaluate(
     state: trainer.TrainState,
     seed: int,
     num_samples: int,
-    classifier,
+    classifier: Classifier | None,
 ) -> dict:
-    """Losses on the fixed evaluation batch, FID, IS and class counts at ``state``."""
-    from gamedyn.metrics import classifier as clf_metrics
+    """The players' losses on the fixed evaluation batch and, with ``num_samples``,
+    the classifier scores of that many samples at ``state``.
+
+    Returns:
+      ``{"step", "loss_g", "loss_d", "diverged"}`` and, when ``num_samples > 0``,
+      ``"fid"`` (None when the params are not finite) and the other items of
+      :func:`gamedyn.metrics.classifier.evaluate` with ``"fid_samples"``.
+    """
+    from gamedyn.metrics.classifier import evaluate as scores
 
     _, _, k_eval, k_samples = keys(seed)
-    losses = np.asarray(jax.jit(gan.game.losses)(state.params, k_eval))
+    values = np.asarray(jax.jit(gan.game.losses)(state.params, k_eval))
+    finite = _finite(state.params)
     out = {
         "step": int(state.step),
-        "loss_g": float(losses[0]),
-        "loss_d": float(losses[1]),
+        "loss_g": float(values[0]),
+        "loss_d": float(values[1]),
+        "diverged": not finite,
     }
-    finite = all(bool(np.all(np.isfinite(x))) for x in jax.tree.leaves(state.params))
-    out["diverged"] = not finite
     if num_samples and not finite:
         out["fid"] = None
     if num_samples and finite:
         images = sample_images(
             gan, state.params, state.model_state, k_samples, num_samples
         )
-        out.update(clf_metrics.evaluate(images, classifier))
+        out.update(scores(classifier, images))
         out["fid_samples"] = num_samples
     return out
 
 
-def _config_from_args(args) -> Config:
-    return Config(
-        model=args.model,
-        conditional=args.conditional,
-        loss=args.loss,
-        regularizer=args.regularizer,
-        gamma=args.gamma,
-        rule=args.rule,
-        rule_param=args.rule_param,
-        optimizer=args.optimizer,
-        lr_g=args.lr_g if args.lr_g is not None else args.lr,
-        lr_d=args.lr_d if args.lr_d is not None else args.lr,
-        beta1=args.beta1,
-        beta2=args.beta2,
-        batch_size=args.batch_size,
-        latent_dim=args.latent_dim,
-        width=args.width,
-        instance_noise=args.instance_noise,
-        generator_penalty=args.generator_penalty,
-        seed=args.seed,
-        train_size=args.train_size,
-    )
-
-
-def _check_resume(out: str, cfg: Config) -> None:
-    path = os.path.join(out, "config.json")
-    if not os.path.isfile(path):
-        return
-    with open(path) as f:
-        old = json.load(f)
-    for k in STATIC_KEYS:
-        if k in old and old[k] != getattr(cfg, k):
-            raise ValueError(
-                f"--out: {out} holds a run with {k}={old[k]!r}, this one has "
-                f"{k}={getattr(cfg, k)!r}; resume with the same settings or use "
-                "another --out"
-            )
+def samples(gan: ImageGAN, state: trainer.TrainState, seed: int) -> np.ndarray:
+    """100 eval-mode samples ``(100, 28, 28, 1)`` in [-1, 1] from the fixed sample
+    key; for a conditional GAN ordered so that row ``i`` of a 10 x 10 grid holds the
+    digit ``i``."""
+    images = sample_images(gan, state.params, state.model_state, keys(seed)[3], 100)
+    if gan.num_classes:  # sample j has label j % 10
+        images = images.reshape(10, 10, 28, 28, 1).transpose(1, 0, 2, 3, 4)
+        images = images.reshape(100, 28, 28, 1)
+    return images
 
 
 def spectra(
@@ -296,34 +290,284 @@ def spectra(
     k: int,
     seed: int,
     like: trainer.TrainState,
-    progress: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict]:
     """Top-``k`` spectra at every checkpoint of ``directory`` (Berard et al. 2020).
 
-    For each checkpoint: the ``k`` eigenvalues of largest magnitude of the game
-    Jacobian and the ``k`` largest and smallest eigenvalues of each player's Hessian,
-    on the fixed evaluation batch, matrix-free
+    For each checkpoint with finite params: the ``k`` eigenvalues of largest
+    magnitude of the game Jacobian and the ``k`` largest and smallest eigenvalues of
+    each player's Hessian, on the fixed evaluation batch, matrix-free
     (:func:`gamedyn.analysis.top_eigenvalues`,
     :func:`gamedyn.analysis.top_hessian_eigenvalues`).
+
+    Args:
+      gan: the game.
+      directory: the run directory.
+      k: eigenvalues per spectrum, ``1 <= k <`` each player's parameter count.
+      seed: the run's seed (its evaluation key).
+      like: a state of the run's structure (:func:`start_state`).
+      progress: ``progress(done, total)`` after each checkpoint.
 
     Returns:
       ``[{"step", "jacobian": [[re, im], ...], "hessian_g_top", "hessian_g_bottom",
       "hessian_d_top", "hessian_d_bottom"}, ...]`` by step.
     """
-    from tqdm.auto import tqdm
-
     from gamedyn.analysis import top_eigenvalues, top_hessian_eigenvalues
 
     _, _, k_eval, _ = keys(seed)
     out = []
-    ckpts = trainer.list_checkpoints(directory)
-    for step, path in tqdm(ckpts, disable=not progress, desc="spectra"):
-        st = trainer.load_checkpoint(path, like)
-        lam = top_eigenvalues(gan.game, st.params, k, k_eval, "LM")
-        rec = {"step": step, "jacobian": [[float(z.real), float(z.imag)] for z in lam]}
-        for i, name in enumerate(("g", "d")):
-            for which, end in (("LA", "top"), ("SA", "bottom")):
-                h = top_hessian_eigenvalues(gan.game, st.params, k, i, k_eval, which)
-                rec[f"hessian_{name}_{end}"] = [float(v) for v in h]
-        out.append(rec)
+    ckpts = io.list_checkpoints(directory)
+    for i, (step, path) in enumerate(ckpts):
+        st = io.load_checkpoint(path, like)
+        if _finite(st.params):
+            lam = top_eigenvalues(gan.game, st.params, k, key=k_eval, which="LM")
+            rec = {
+                "step": step,
+                "jacobian": [[float(z.real), float(z.imag)] for z in lam],
+            }
+            for p, name in enumerate(("g", "d")):
+                for which, end in (("LA", "top"), ("SA", "bottom")):
+                    h = top_hessian_eigenvalues(
+                        gan.game, st.params, k, p, key=k_eval, which=which
+                    )
+                    rec[f"hessian_{name}_{end}"] = [float(v) for v in h]
+            out.append(rec)
+        if progress is not None:
+            progress(i + 1, len(ckpts))
     return out
+
+
+class Result(NamedTuple):
+    """What :func:`run` returns.
+
+    Attributes:
+      state: the final :class:`~gamedyn.train.TrainState` (at ``target_step``, or
+        earlier when the params diverged).
+      metrics: :func:`evaluate`'s dict with ``"train_seconds"``, ``"config"``,
+        ``"classifier_test_accuracy"`` (when a classifier was used),
+        ``"diverged_step"`` (when training diverged) and ``"spectrum_steps"`` (with
+        spectra).
+      samples: :func:`samples` at the final state, ``(100, 28, 28, 1)``.
+      spectra: :func:`spectra`'s records (``[]`` without ``spectrum``).
+      resumed_from: the step of the checkpoint the run resumed from; None when it
+        started at step 0.
+    """
+
+    state: trainer.TrainState
+    metrics: dict
+    samples: np.ndarray
+    spectra: list[dict]
+    resumed_from: int | None
+
+
+def _check_settings(out_dir: str, config: Config) -> None:
+    """Refuses a run directory that holds a run with other settings."""
+    path = os.path.join(out_dir, CONFIG_NAME)
+    if not os.path.isfile(path):
+        return
+    with open(path) as f:
+        old = json.load(f)
+    for name, value in config._asdict().items():
+        if name in old and old[name] != value:
+            raise ValueError(
+                f"out_dir: {out_dir} holds a run with {name}={old[name]!r}, this one "
+                f"has {name}={value!r}; resume with the same settings or use another "
+                "directory"
+            )
+
+
+def _load_classifier(classifier: Any, progress: Progress | None) -> Classifier:
+    if isinstance(classifier, Classifier):
+        return classifier
+    path = None if classifier is None else os.fspath(classifier)
+    cache = path or default_path()
+    report = None
+    if progress is not None:
+
+        def report(done: int, total: int) -> None:
+            progress("classifier", done, total, {"path": cache})
+
+    return load_classifier(path, progress=report)
+
+
+def run(
+    config: Config,
+    out_dir: str,
+    *,
+    target_step: int,
+    chunk: int = 100,
+    unroll: bool = False,
+    checkpoint_every: int | None = 1000,
+    keep: int | None = 5,
+    log_every: int | None = None,
+    fid_samples: int = 10000,
+    fid_every: int = 0,
+    fid_log_samples: int = 2000,
+    classifier: Classifier | str | None = None,
+    spectrum: int = 0,
+    progress: Progress | None = None,
+) -> Result:
+    """Trains the GAN of ``config`` in ``out_dir`` until ``target_step``; evaluates.
+
+    Resumes from the newest checkpoint of ``out_dir`` at or before ``target_step``
+    (bitwise the unbroken run; see :func:`gamedyn.train.train`), after checking that
+    ``out_dir/config.json`` (when present) holds the same settings; then writes
+    ``config.json``, trains with checkpoints and a log, evaluates the final params
+    and computes the spectra. Every argument is checked before any computation.
+
+    Args:
+      config: the experiment.
+      out_dir: the run directory (created when absent).
+      target_step: the run's total length in steps (>= 0).
+      chunk: steps per compiled scan.
+      unroll: unroll each chunk (faster DCGANs on CPU; use a small ``chunk``).
+      checkpoint_every: steps between checkpoints (None: only at the end).
+      keep: checkpoints kept (None: all).
+      log_every: steps between log records (default ``chunk``).
+      fid_samples: samples of the final FID (0 skips the classifier scores).
+      fid_every: also log an FID every this many steps (0: never).
+      fid_log_samples: samples of each logged FID (>= 2).
+      classifier: a :class:`~gamedyn.models.Classifier`, the path of a classifier
+        file, or None for the cached default (trained on first use, about two
+        minutes); used only when ``fid_samples`` or ``fid_every``.
+      spectrum: ``k`` of the spectra at every checkpoint (0: none); less than each
+        player's parameter count.
+      progress: ``progress(stage, done, total, info)``: ``("resume", step,
+        target_step, {"path"})`` once when resuming; ``("classifier", done, total,
+        {"path"})`` while the default classifier trains; ``("train", step,
+        target_step, record)`` after each chunk (``record`` as logged: the
+        losses, and ``"diverged_step"`` when the params diverged); ``("spectra",
+        done, total, {})`` after each checkpoint's spectra.
+
+    Returns:
+      A :class:`Result`.
+
+    Raises:
+      ValueError: on a bad argument (naming it), a directory with another run's
+        settings, or a ``target_step`` below all of its checkpoints.
+    """
+    check(config)
+    target_step = check_int("target_step", target_step, 0)
+    chunk = check_int("chunk", chunk, 1)
+    checkpoint_every = check_optional_int("checkpoint_every", checkpoint_every, 1)
+    keep = check_optional_int("keep", keep, 1)
+    log_every = check_optional_int("log_every", log_every, 1) or chunk
+    fid_samples = check_int("fid_samples", fid_samples, 0)
+    if fid_samples == 1:
+        raise ValueError("fid_samples: expected 0 or an integer >= 2, got 1")
+    fid_every = check_int("fid_every", fid_every, 0)
+    fid_log_samples = check_int("fid_log_samples", fid_log_samples, 2)
+    spectrum = check_int("spectrum", spectrum, 0)
+    if not isinstance(unroll, (bool, np.bool_)):
+        raise TypeError(f"unroll: expected a bool, got {type(unroll).__name__}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress: expected a callable, got {type(progress).__name__}")
+    if classifier is not None and not isinstance(
+        classifier, (Classifier, str, os.PathLike)
+    ):
+        raise TypeError(
+            "classifier: expected a Classifier, a file path or None, got "
+            f"{type(classifier).__name__}"
+        )
+    if isinstance(classifier, (str, os.PathLike)) and not os.path.isfile(classifier):
+        raise ValueError(f"classifier: no classifier file at {os.fspath(classifier)}")
+    out_dir = os.fspath(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"out_dir: {out_dir} exists and is not a directory")
+    _check_settings(out_dir, config)
+    ckpts = io.list_checkpoints(out_dir)
+    usable = [(s, p) for s, p in ckpts if s <= target_step]
+    if ckpts and not usable:
+        raise ValueError(
+            f"target_step: {out_dir} already holds checkpoints after step "
+            f"{target_step} (from {ckpts[0][0]}); give a target_step >= {ckpts[0][0]} "
+            "or use another directory"
+        )
+
+    gan, dyn = build(config)
+    if spectrum:
+        smallest = min(num_params(gan))
+        if spectrum >= smallest:
+            raise ValueError(
+                f"spectrum: expected an integer < {smallest} (the smaller player's "
+                f"parameter count), got {spectrum}"
+            )
+    clf = None
+    if fid_samples or fid_every:
+        clf = _load_classifier(classifier, progress)
+    like = start_state(gan, dyn, config.seed)
+    state, resumed_from = like, None
+    if usable:
+        resumed_from, path = usable[-1]
+        state = io.load_checkpoint(path, like)
+        if progress is not None:
+            progress("resume", resumed_from, target_step, {"path": path})
+    os.makedirs(out_dir, exist_ok=True)
+    io.write_json(os.path.join(out_dir, CONFIG_NAME), config._asdict())
+
+    _, _, k_eval, k_samples = keys(config.seed)
+    callback = None
+    if fid_every:
+        log_every = math.gcd(log_every, fid_every)
+        from gamedyn.metrics.classifier import mnist_fid
+
+        def callback(st: trainer.TrainState) -> dict | None:
+            if int(st.step) % fid_every:
+                return None
+            imgs = sample_images(
+                gan, st.params, st.model_state, k_samples, fid_log_samples
+            )
+            return {"fid": mnist_fid(clf, imgs)}
+
+    diverged: list[int] = []
+
+    def on_chunk(step: int, record: dict) -> None:
+        if "diverged_step" in record:
+            diverged.append(record["diverged_step"])
+        if progress is not None:
+            progress("train", step, target_step, record)
+
+    t0 = time.perf_counter()
+    if not _finite(state.params):  # a diverged run's last checkpoint: nothing to do
+        diverged += [
+            r["diverged_step"] for r in io.read_log(out_dir) if "diverged_step" in r
+        ][-1:]
+    else:
+        state = trainer.train(
+            dyn,
+            state,
+            target_step,
+            game=gan.game,
+            update_state=gan.update_state,
+            eval_key=k_eval,
+            chunk=chunk,
+            unroll=True if unroll else 1,
+            out_dir=out_dir,
+            checkpoint_every=checkpoint_every,
+            keep=keep,
+            log_every=log_every,
+            callback=callback,
+            progress=on_chunk,
+        )
+    seconds = time.perf_counter() - t0
+
+    metrics = evaluate(gan, state, config.seed, fid_samples, clf)
+    metrics["train_seconds"] = round(seconds, 3)
+    if diverged:
+        metrics["diverged_step"] = diverged[0]
+    if clf is not None:
+        metrics["classifier_test_accuracy"] = clf.test_accuracy
+    metrics["config"] = config._asdict()
+    records: list[dict] = []
+    if spectrum:
+        report = None
+        if progress is not None:
+
+            def report(done: int, total: int) -> None:
+                progress("spectra", done, total, {})
+
+        records = spectra(gan, out_dir, spectrum, config.seed, like, report)
+        metrics["spectrum_steps"] = [r["step"] for r in records]
+    return Result(
+        state, metrics, samples(gan, state, config.seed), records, resumed_from
+    )

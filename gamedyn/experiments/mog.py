@@ -1,17 +1,33 @@
-"""``gamedyn mog``: the mixture-of-Gaussians mode-collapse benchmark.
+"""The mixture-of-Gaussians mode-collapse benchmark (ring of 8, grid of 25).
 
-Trains small MLP GANs on the ring of 8 or the grid of 25 (:mod:`gamedyn.data.mixtures`)
-with a chosen loss, regularizer, update rule and optimizer, several seeds vmapped in
-one program, and scores 2500 samples per seed with the PacGAN / VEEGAN metrics
-(:func:`gamedyn.metrics.mode_coverage`). Writes ``metrics.json`` and ``samples.png``.
+Small MLP GANs trained on :mod:`gamedyn.data.mixtures` with a chosen loss,
+regularizer, update rule and optimizer, several seeds vmapped in one program, scored
+on :data:`NUM_EVAL_SAMPLES` samples per seed with the PacGAN / VEEGAN metrics
+(:func:`gamedyn.metrics.mode_coverage`). :class:`Config` describes one experiment,
+:func:`build` its game and dynamics, :func:`run` trains it and :func:`summary` makes
+the record that ``gamedyn mog`` writes to ``metrics.json``.
+
+Example::
+
+    from gamedyn.experiments import mog
+
+    cfg = mog.Config(dataset="grid")
+    result = mog.run(cfg, steps=20000, seeds=10)
+    print(mog.summary(cfg, result, 10)["modes"])  # mean modes over the seeds
+
+References:
+  Lin, Khetan, Fanti, Oh 2018, PacGAN: The Power of Two Samples in Generative
+  Adversarial Networks. NeurIPS.
+  Srivastava, Valkov, Russell, Gutmann, Sutton 2017, VEEGAN. NeurIPS.
+  Mescheder, Geiger, Nowozin 2018, Which Training Methods for GANs do actually
+  Converge? ICML.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
+import functools
 import time
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import flax.linen as nn
@@ -19,14 +35,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm.auto import tqdm
 
-from gamedyn import dynamics as rules
-from gamedyn import regularizers
+from gamedyn import dynamics as _dynamics
+from gamedyn import losses as _losses
+from gamedyn import optimizers as _optimizers
+from gamedyn import regularizers as _regularizers
+from gamedyn._game import Game
+from gamedyn._validate import (
+    check_choice,
+    check_float,
+    check_fraction,
+    check_int,
+    check_nonnegative,
+    check_positive,
+)
 from gamedyn.data import mixtures
-from gamedyn.dynamics import ema
+from gamedyn.dynamics import Dynamics, ema
 from gamedyn.games.modules import MLP, module_gan
-from gamedyn.losses import names as loss_names
 from gamedyn.metrics.modes import coverage_from_counts, mode_counts
 from gamedyn.simulation import simulate
 from gamedyn.transforms import clip_params
@@ -35,7 +60,10 @@ NUM_EVAL_SAMPLES = 2500
 """Samples scored per trained model, as in VEEGAN and PacGAN."""
 
 DEFAULT_STEPS = 20000
-"""Training steps of ``gamedyn mog`` (90 s for one seed on a 2-core CPU)."""
+"""Training steps of :func:`run` (90 s for one seed on a 2-core CPU)."""
+
+DATASETS = ("ring", "grid")
+"""The mixtures (:func:`gamedyn.data.mixtures.get`)."""
 
 RULES = (
     "simultaneous",
@@ -43,32 +71,79 @@ RULES = (
     "extragradient",
     "optimistic",
     "consensus",
+    "sga",
+    "cgd",
+    "lookahead",
     "unrolled",
 )
-REGULARIZERS = ("none", "r1", "r2", "gp", "sn", "clip")
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
+"""Update rules (:func:`gamedyn.dynamics.get` names) that run on this game; ``cgd``
+needs ``num_generators == 1``."""
+
 SCHEDULES = ("constant", "cosine")
+"""Learning-rate schedules over the run: constant, or cosine decay to 0."""
+
+# ``fold_in`` data of the plotting and scoring keys: never a step index (simulate
+# counts steps in int32), so never the key of a training step.
+_PLOT_STREAM = 2**32 - 1
+_EVAL_STREAM = 2**32 - 2
 
 
 class Config(NamedTuple):
     """One mixture-of-Gaussians experiment (all static Python values).
 
-    The defaults are the best stable configuration found for the ring (see
+    The defaults are the best stable configuration found for the ring (the
+    ``nsgan_r01_z4_b512_ema`` row of ``benchmarks/bench_mog.py``, see
     ``docs/gans.md``).
+
+    Attributes:
+      dataset: ``"ring"`` (8 modes) or ``"grid"`` (25 modes).
+      dim: ambient dimension; ``> 2`` puts the mixture on a random plane of
+        ``R^dim`` (:func:`gamedyn.data.embed`).
+      loss: a :func:`gamedyn.losses.names` loss (default non-saturating).
+      regularizer: a :func:`gamedyn.regularizers.names` discriminator penalty
+        (default R1).
+      gamma: its weight (default 0.1; None: the regularizer's default).
+      spectral_norm: spectrally normalise every discriminator kernel.
+      clip: WGAN weight clipping of the discriminator at ``[-clip, clip]``
+        (None: off).
+      rule: the update rule, one of :data:`RULES` (default alternating).
+      rule_param: the rule's own number (consensus gamma, SGA lambda, CGD eta,
+        lookahead alpha, unrolled steps); None: the registry's default.
+      optimizer: a :func:`gamedyn.optimizers.names` optimizer (default Adam).
+      lr: the generator's learning rate (default 4e-3).
+      schedule: one of :data:`SCHEDULES` (default cosine decay to 0).
+      d_lr_factor: discriminator rate / generator rate (TTUR; default 1).
+      beta1: Adam's beta1 (default 0.5).
+      beta2: Adam's beta2 (default 0.999).
+      momentum: SGD momentum (default 0; negative: negative momentum).
+      batch_size: samples per minibatch (default 512).
+      latent_dim: dimension of the Gaussian noise (default 4).
+      hidden: units per hidden layer (default 128).
+      g_layers: hidden layers of the ReLU generator (default 3).
+      d_layers: hidden layers of the leaky-ReLU discriminator (default 2).
+      num_generators: a uniform mixture of this many generators (n-player game).
+      instance_noise: std of the instance noise (default 0).
+      generator_penalty: Nagarajan-Kolter ``eta`` (default 0).
+      ema_decay: decay of the generator's moving average, which is scored
+        (default 0.999; 0: the raw generator).
     """
 
     dataset: str = "ring"
     dim: int = 2
     loss: str = "non_saturating"
     regularizer: str = "r1"
-    gamma: float = 0.1
+    gamma: float | None = 0.1
+    spectral_norm: bool = False
+    clip: float | None = None
     rule: str = "alternating"
+    rule_param: float | None = None
     optimizer: str = "adam"
     lr: float = 4e-3
     schedule: str = "cosine"
     d_lr_factor: float = 1.0
     beta1: float = 0.5
     beta2: float = 0.999
+    momentum: float = 0.0
     batch_size: int = 512
     latent_dim: int = 4
     hidden: int = 128
@@ -78,141 +153,167 @@ class Config(NamedTuple):
     instance_noise: float = 0.0
     generator_penalty: float = 0.0
     ema_decay: float = 0.999
-    consensus_gamma: float = 1.0
-    unroll_steps: int = 5
 
 
-def _regularizer(cfg: Config):
-    if cfg.regularizer in ("none", "sn", "clip"):
-        return None
-    if cfg.regularizer == "r1":
-        return regularizers.r1(cfg.gamma)
-    if cfg.regularizer == "r2":
-        return regularizers.r2(cfg.gamma)
-    if cfg.regularizer == "gp":
-        return regularizers.gradient_penalty(cfg.gamma, 1.0)
-    raise ValueError(
-        f"regularizer: expected one of {REGULARIZERS}, got {cfg.regularizer!r}"
-    )
+_NUMBERS = (
+    "gamma",
+    "clip",
+    "rule_param",
+    "lr",
+    "d_lr_factor",
+    "beta1",
+    "beta2",
+    "momentum",
+    "instance_noise",
+    "generator_penalty",
+    "ema_decay",
+)
 
 
-def _optimizer(
-    cfg: Config, lr: float, steps: int | None
-) -> optax.GradientTransformation:
-    if cfg.schedule == "cosine" and steps is not None:
-        lr = optax.cosine_decay_schedule(lr, steps)
-    if cfg.optimizer == "adam":
-        return optax.adam(lr, b1=cfg.beta1, b2=cfg.beta2)
-    if cfg.optimizer == "sgd":
-        return optax.sgd(lr)
-    if cfg.optimizer == "rmsprop":
-        return optax.rmsprop(lr)
-    raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {cfg.optimizer!r}")
+def check(config: Config) -> None:
+    """Validates a configuration.
 
-
-def check(cfg: Config) -> None:
-    """Validates a configuration (ValueError naming the bad field)."""
-    mixtures.get(cfg.dataset)
-    if isinstance(cfg.dim, bool) or not isinstance(cfg.dim, int) or cfg.dim < 2:
-        raise ValueError(f"dim: expected an integer >= 2, got {cfg.dim!r}")
-    if cfg.loss not in loss_names():
-        raise ValueError(f"loss: expected one of {loss_names()}, got {cfg.loss!r}")
-    if cfg.rule not in RULES:
-        raise ValueError(f"rule: expected one of {RULES}, got {cfg.rule!r}")
-    if cfg.regularizer not in REGULARIZERS:
-        raise ValueError(
-            f"regularizer: expected one of {REGULARIZERS}, got {cfg.regularizer!r}"
+    Raises:
+      TypeError: when a field has the wrong type (the message names the field).
+      ValueError: when a field has a bad value: an unknown name, a number out of
+        range or not finite, a ``rule_param`` the rule does not take.
+    """
+    if not isinstance(config, Config):
+        raise TypeError(
+            f"config: expected a gamedyn.experiments.mog.Config, got "
+            f"{type(config).__name__}"
         )
-    if cfg.schedule not in SCHEDULES:
-        raise ValueError(f"schedule: expected one of {SCHEDULES}, got {cfg.schedule!r}")
-    if cfg.optimizer not in OPTIMIZERS:
-        raise ValueError(
-            f"optimizer: expected one of {OPTIMIZERS}, got {cfg.optimizer!r}"
+    c = config
+    for name in _NUMBERS:
+        if isinstance(getattr(c, name), (str, bytes)):
+            raise TypeError(f"{name}: expected a number, got {getattr(c, name)!r}")
+    check_choice("dataset", c.dataset, DATASETS)
+    check_int("dim", c.dim, 2)
+    check_choice("loss", c.loss, _losses.names())
+    check_choice("regularizer", c.regularizer, _regularizers.names())
+    if c.gamma is not None:
+        check_nonnegative("gamma", c.gamma)
+    if not isinstance(c.spectral_norm, bool):
+        raise TypeError(
+            f"spectral_norm: expected a bool, got {type(c.spectral_norm).__name__}"
         )
-    for name in ("lr", "d_lr_factor"):
-        if getattr(cfg, name) <= 0:
-            raise ValueError(
-                f"{name}: expected a positive number, got {getattr(cfg, name)}"
-            )
-    for name in (
-        "batch_size",
-        "latent_dim",
-        "hidden",
-        "g_layers",
-        "d_layers",
-        "num_generators",
-    ):
-        if getattr(cfg, name) < 1:
-            raise ValueError(
-                f"{name}: expected a positive integer, got {getattr(cfg, name)}"
-            )
-    if cfg.gamma < 0:
-        raise ValueError(f"gamma: expected a non-negative number, got {cfg.gamma}")
-    if not 0 <= cfg.ema_decay < 1:
-        raise ValueError(f"ema_decay: expected a number in [0, 1), got {cfg.ema_decay}")
+    if c.clip is not None:
+        check_positive("clip", c.clip)
+    check_choice("rule", c.rule, RULES)
+    _dynamics.get(c.rule).check(c.rule_param)
+    check_choice("optimizer", c.optimizer, _optimizers.names())
+    check_positive("lr", c.lr)
+    check_choice("schedule", c.schedule, SCHEDULES)
+    check_positive("d_lr_factor", c.d_lr_factor)
+    check_fraction("beta1", c.beta1)
+    check_fraction("beta2", c.beta2)
+    check_float("momentum", c.momentum, minimum=-1.0, maximum=1.0)
+    for name in ("batch_size", "latent_dim", "hidden", "g_layers", "d_layers"):
+        check_int(name, getattr(c, name), 1)
+    check_int("num_generators", c.num_generators, 1)
+    check_nonnegative("instance_noise", c.instance_noise)
+    check_nonnegative("generator_penalty", c.generator_penalty)
+    check_fraction("ema_decay", c.ema_decay)
+    if c.rule == "cgd" and c.num_generators > 1:
+        raise ValueError(
+            f"num_generators: the rule 'cgd' is defined for two players, got "
+            f"{c.num_generators} generators"
+        )
 
 
 class Experiment(NamedTuple):
-    """What :func:`build` returns."""
+    """What :func:`build` returns.
 
-    game: Any
-    dynamics: Any
+    Attributes:
+      game: the GAN game (players: the generators, then the discriminator).
+      dynamics: the update rule with the optimizers (wrapped in
+        :func:`gamedyn.dynamics.ema` when ``ema_decay > 0``).
+      generator: the generator module (``z -> x``).
+      mixture: the data.
+      sample_noise: ``sample_noise(key, n) -> z``.
+    """
+
+    game: Game
+    dynamics: Dynamics
     generator: nn.Module
     mixture: mixtures.Mixture
-    sample_noise: Any
+    sample_noise: Callable[[jax.Array, int], jax.Array]
 
 
-def build(cfg: Config, steps: int | None = None) -> Experiment:
-    """The game, update rule, generator module and mixture of a configuration
-    (``steps``: the length of the learning-rate schedule; None: constant rates)."""
-    check(cfg)
-    mixture = mixtures.get(cfg.dataset, cfg.dim)
-    latent = cfg.latent_dim
+def _optimizer(
+    config: Config, lr: float, steps: int | None
+) -> optax.GradientTransformation:
+    rate: Any = lr
+    if config.schedule == "cosine" and steps is not None:
+        rate = optax.cosine_decay_schedule(lr, steps)
+    return _optimizers.make(
+        config.optimizer,
+        rate,
+        beta1=config.beta1,
+        beta2=config.beta2,
+        momentum=config.momentum,
+    )
 
-    def sample_noise(key, n):
+
+def build(config: Config, steps: int | None = None) -> Experiment:
+    """The game, update rule, generator module and mixture of a configuration.
+
+    Args:
+      config: the configuration (validated by :func:`check`).
+      steps: the length of the learning-rate schedule; None gives constant rates
+        whatever ``config.schedule`` says.
+
+    Returns:
+      An :class:`Experiment`.
+    """
+    check(config)
+    if steps is not None:
+        steps = check_int("steps", steps, 1)
+    c = config
+    mixture = mixtures.get(c.dataset, c.dim)
+    latent = c.latent_dim
+
+    def sample_noise(key: jax.Array, n: int) -> jax.Array:
         return jax.random.normal(key, (n, latent))
 
-    generator = MLP((cfg.hidden,) * cfg.g_layers, mixture.dim)
+    generator = MLP((c.hidden,) * c.g_layers, mixture.dim)
     discriminator = MLP(
-        (cfg.hidden,) * cfg.d_layers, 1, activation=lambda x: nn.leaky_relu(x, 0.2)
+        (c.hidden,) * c.d_layers, 1, activation=lambda x: nn.leaky_relu(x, 0.2)
     )
     game = module_gan(
         generator,
         discriminator,
         mixture.sample,
         sample_noise,
-        loss=cfg.loss,
-        regularizer=_regularizer(cfg),
-        batch_size=cfg.batch_size,
-        instance_noise=cfg.instance_noise,
-        generator_penalty=cfg.generator_penalty,
-        spectral_normalization=cfg.regularizer == "sn",
-        num_generators=cfg.num_generators,
+        loss=c.loss,
+        regularizer=_regularizers.get(c.regularizer, c.gamma),
+        batch_size=c.batch_size,
+        instance_noise=c.instance_noise,
+        generator_penalty=c.generator_penalty,
+        spectral_normalization=c.spectral_norm,
+        num_generators=c.num_generators,
     )
-    d_opt = _optimizer(cfg, cfg.lr * cfg.d_lr_factor, steps)
-    if cfg.regularizer == "clip":
-        d_opt = optax.chain(d_opt, clip_params(cfg.gamma if cfg.gamma > 0 else 0.01))
-    opt = (_optimizer(cfg, cfg.lr, steps),) * cfg.num_generators + (d_opt,)
-    if cfg.rule == "consensus":
-        dyn = rules.consensus(game, opt, cfg.consensus_gamma)
-    elif cfg.rule == "unrolled":
-        dyn = rules.unrolled(game, opt, cfg.unroll_steps)
-    else:
-        dyn = getattr(rules, cfg.rule)(game, opt)
-    if cfg.ema_decay > 0:
-        dyn = ema(dyn, cfg.ema_decay, tuple(range(cfg.num_generators)))
+    d_opt = _optimizer(c, c.lr * c.d_lr_factor, steps)
+    if c.clip is not None:
+        d_opt = optax.chain(d_opt, clip_params(c.clip))
+    opt = (_optimizer(c, c.lr, steps),) * c.num_generators + (d_opt,)
+    dyn = _dynamics.get(c.rule)(game, opt, c.rule_param, lr=c.lr)
+    if c.ema_decay > 0:
+        dyn = ema(dyn, c.ema_decay, tuple(range(c.num_generators)))
     return Experiment(game, dyn, generator, mixture, sample_noise)
 
 
 class Result(NamedTuple):
-    """What :func:`train` returns (numpy arrays, leading axis the seeds).
+    """What :func:`run` returns (NumPy arrays, leading axis the seeds).
 
     Attributes:
-      steps: the training steps of the snapshots.
-      snapshots: ``(seeds, snapshots, n_plot, 2)`` generator samples (in the
-        mixture's plane when ``cfg.dim > 2``).
+      steps: ``(snapshots + 1,)`` the training step of each snapshot (0 first, the
+        run's length last).
+      snapshots: ``(seeds, snapshots + 1, num_plot, 2)`` generator samples (in the
+        mixture's plane when ``dim > 2``).
       counts: ``(seeds, K)`` high-quality samples per mode at the end.
-      metrics: ``dict`` of ``(seeds,)`` arrays: modes, high_quality, reverse_kl.
+      metrics: ``dict`` of ``(seeds,)`` arrays: ``modes``, ``high_quality``,
+        ``reverse_kl``.
       diverged: ``(seeds,)`` bool.
       seconds: wall-clock training time (compilation included).
       params: the final params of every player, leading axis the seeds.
@@ -227,50 +328,68 @@ class Result(NamedTuple):
     params: Any = None
 
 
-def train(
-    cfg: Config,
+def seed_tuple(seeds: int | Sequence[int]) -> tuple[int, ...]:
+    """The seeds of a run: ``n`` means ``0 .. n-1``; a sequence is taken as is.
+
+    Raises:
+      TypeError, ValueError: naming ``seeds`` (not integers in ``[0, 2**32)``, or
+        none at all).
+    """
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        return tuple(range(check_int("seeds", seeds, 1)))
+    if not isinstance(seeds, Sequence) or isinstance(seeds, str):
+        raise TypeError(
+            f"seeds: expected a number of seeds or a sequence of seeds, got "
+            f"{type(seeds).__name__}"
+        )
+    if not seeds:
+        raise ValueError("seeds: expected at least one seed, got none")
+    return tuple(check_int(f"seeds[{i}]", s, 0, 2**32 - 1) for i, s in enumerate(seeds))
+
+
+def run(
+    config: Config,
     *,
     steps: int = DEFAULT_STEPS,
-    seeds: int | tuple[int, ...] = 1,
+    seeds: int | Sequence[int] = 1,
     snapshots: int = 4,
     num_plot: int = 500,
-    progress: bool = True,
+    progress: Callable[[int, int], Any] | None = None,
 ) -> Result:
-    """Trains ``cfg`` for ``steps`` steps on every seed (vmapped, one program).
+    """Trains ``config`` for ``steps`` steps on every seed (vmapped, one program).
 
-    The run is split into ``snapshots`` chunks (one compiled ``simulate`` call reused),
-    which gives the progress bar and the samples at a few points of training. The
-    final generator (its EMA when ``cfg.ema_decay > 0``) is scored on
+    The run is split into ``snapshots`` chunks of (nearly) equal length, each one
+    :func:`gamedyn.simulate` call continuing the last (``state``, ``start_step``),
+    so every step ``t`` uses the key ``fold_in(key, t)`` of its seed whatever the
+    chunking: the number of snapshots changes nothing but the snapshots. The final
+    generator (its EMA when ``ema_decay > 0``) is scored on
     :data:`NUM_EVAL_SAMPLES` samples.
 
     Args:
-      cfg: the configuration.
-      steps: training steps (a multiple of ``snapshots`` is exact; otherwise the last
-        chunk is rounded up).
-      seeds: the number of seeds ``0..n-1``, or the seeds themselves.
-      snapshots: number of chunks (and of snapshots after step 0).
+      config: the configuration.
+      steps: training steps (the length of the cosine schedule too).
+      seeds: the number of seeds ``0 .. n-1``, or the seeds themselves.
+      snapshots: number of chunks, i.e. of snapshots after step 0 (at most
+        ``steps``).
       num_plot: samples per snapshot.
-      progress: show a tqdm bar.
+      progress: called as ``progress(done_steps, steps)`` after each chunk.
 
     Returns:
       A :class:`Result`.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps: expected a positive integer, got {steps!r}")
-    if isinstance(snapshots, bool) or not isinstance(snapshots, int) or snapshots < 1:
-        raise ValueError(f"snapshots: expected a positive integer, got {snapshots!r}")
-    seed_list = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
-    if not seed_list:
-        raise ValueError("seeds: expected at least one seed")
-    chunk = -(-steps // snapshots)
-    exp = build(cfg, chunk * snapshots)
+    steps = check_int("steps", steps, 1)
+    snapshots = check_int("snapshots", snapshots, 1, steps)
+    num_plot = check_int("num_plot", num_plot, 1)
+    seed_list = seed_tuple(seeds)
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress: expected a callable or None, got {type(progress).__name__}"
+        )
+    exp = build(config, steps)
+    bounds = [i * steps // snapshots for i in range(snapshots + 1)]
     keys = jax.vmap(jax.random.key)(jnp.asarray(seed_list, jnp.uint32))
-    use_ema = cfg.ema_decay > 0
-
-    m = cfg.num_generators
-
-    def generator_params(params, state):
-        return state.average if use_ema else params[:m]
+    m = config.num_generators
+    use_ema = config.ema_decay > 0
 
     def samples(g_params, key, n):
         # the uniform mixture of the generators: each sample picks one at random
@@ -287,82 +406,101 @@ def train(
         params = jax.vmap(exp.game.init)(keys)
         return params, jax.vmap(exp.dynamics.init)(params)
 
-    @jax.jit
-    def run_chunk(params, state, keys, index):
+    @functools.partial(jax.jit, static_argnums=4)
+    def advance(params, state, keys, start, length):
         def one(p, s, k):
-            k = jax.random.fold_in(k, index)
-            traj = simulate(exp.dynamics, p, chunk, k, every=chunk, state=s)
+            traj = simulate(
+                exp.dynamics,
+                p,
+                length,
+                key=k,
+                every=length,
+                state=s,
+                start_step=start,
+                record_params=False,
+            )
             return traj.final, traj.state, traj.diverged_step
 
         return jax.vmap(one)(params, state, keys)
 
     @jax.jit
     def look(params, state, keys):
-        plot_key = jax.vmap(lambda k: jax.random.fold_in(k, 10**6))(keys)
-        eval_key = jax.vmap(lambda k: jax.random.fold_in(k, 10**6 + 1))(keys)
-        g = jax.vmap(generator_params)(params, state)
-        shown = jax.vmap(lambda p, k: samples(p, k, num_plot))(g, plot_key)
+        g = state.average if use_ema else params[:m]
+        plot_keys = jax.vmap(lambda k: jax.random.fold_in(k, _PLOT_STREAM))(keys)
+        eval_keys = jax.vmap(lambda k: jax.random.fold_in(k, _EVAL_STREAM))(keys)
+        shown = jax.vmap(lambda p, k: samples(p, k, num_plot))(g, plot_keys)
         shown = exp.mixture.project(shown)  # the mixture's plane, for plots
-        scored = jax.vmap(lambda p, k: samples(p, k, NUM_EVAL_SAMPLES))(g, eval_key)
+        scored = jax.vmap(lambda p, k: samples(p, k, NUM_EVAL_SAMPLES))(g, eval_keys)
         counts = jax.vmap(
             lambda x: mode_counts(x, exp.mixture.centers, exp.mixture.std)
         )(scored)
         return shown, counts
 
-    start = time.perf_counter()
+    begin = time.perf_counter()
     params, state = init(keys)
     shown, counts = look(params, state, keys)
     snaps, diverged = [np.asarray(shown)], np.zeros(len(seed_list), bool)
-    bar = tqdm(
-        total=chunk * snapshots,
-        desc=f"mog {cfg.dataset} x{len(seed_list)} seeds",
-        disable=not progress,
-    )
-    for i in range(snapshots):
-        params, state, dstep = run_chunk(params, state, keys, i)
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        params, state, dstep = advance(
+            params, state, keys, jnp.asarray(start, jnp.int32), stop - start
+        )
         diverged |= np.asarray(dstep) >= 0
         shown, counts = look(params, state, keys)
         snaps.append(np.asarray(shown))
-        bar.update(chunk)
-    bar.close()
-    seconds = time.perf_counter() - start
+        if progress is not None:
+            progress(stop, steps)
+    seconds = time.perf_counter() - begin
     counts = np.asarray(counts)
-    metrics = {
-        k: np.asarray(v)
-        for k, v in coverage_from_counts(jnp.asarray(counts), NUM_EVAL_SAMPLES).items()
-    }
+    coverage = coverage_from_counts(jnp.asarray(counts), NUM_EVAL_SAMPLES)
     return Result(
-        steps=np.arange(snapshots + 1) * chunk,
+        steps=np.asarray(bounds),
         snapshots=np.stack(snaps, axis=1),
         counts=counts,
-        metrics=metrics,
+        metrics={k: np.asarray(v) for k, v in coverage.items()},
         diverged=diverged,
         seconds=seconds,
         params=jax.tree.map(np.asarray, params),
     )
 
 
-def summary(cfg: Config, result: Result, seeds) -> dict[str, Any]:
-    """The ``metrics.json`` content: means and stds over seeds, and per seed."""
+def summary(
+    config: Config, result: Result, seeds: int | Sequence[int]
+) -> dict[str, Any]:
+    """The ``metrics.json`` record of a run: means and stds over seeds, and per seed.
+
+    Args:
+      config: the run's configuration.
+      result: what :func:`run` returned.
+      seeds: the run's ``seeds`` argument.
+
+    Returns:
+      A dict of Python values (non-finite metrics stay ``nan``; write it with
+      :func:`gamedyn.io.write_json` for strict JSON).
+    """
+    seed_list = seed_tuple(seeds)
     m = result.metrics
+    if len(seed_list) != len(m["modes"]):
+        raise ValueError(
+            f"seeds: expected the run's {len(m['modes'])} seeds, got {len(seed_list)}"
+        )
     return {
-        "config": cfg._asdict(),
+        "config": config._asdict(),
         "steps": int(result.steps[-1]),
         "num_eval_samples": NUM_EVAL_SAMPLES,
         "num_modes": int(result.counts.shape[1]),
-        "seconds": round(result.seconds, 2),
+        "seconds": round(float(result.seconds), 2),
         "modes": float(np.mean(m["modes"])),
         "high_quality": float(np.mean(m["high_quality"])),
         "reverse_kl": float(np.mean(m["reverse_kl"])),
         "std": {k: float(np.std(v)) for k, v in m.items()},
         "per_seed": [
             {
-                "seed": int(s),
+                "seed": s,
                 "modes": int(m["modes"][i]),
                 "high_quality": float(m["high_quality"][i]),
                 "reverse_kl": float(m["reverse_kl"][i]),
                 "diverged": bool(result.diverged[i]),
             }
-            for i, s in enumerate(seeds)
+            for i, s in enumerate(seed_list)
         ],
     }

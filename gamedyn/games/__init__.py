@@ -1,7 +1,8 @@
 """Games: analytic (Dirac-GAN, bilinear, quadratic) and GANs built from functions."""
 
-from gamedyn.games.dirac import dirac_gan
 from gamedyn.games._gan import gan, multi_gan
+from gamedyn.games._quadratic import bilinear, quadratic
+from gamedyn.games.dirac import dirac_gan
 from gamedyn.games.mnist import ImageGAN, mnist_gan, sample_images
 from gamedyn.games.modules import (
     MLP,
@@ -10,7 +11,6 @@ from gamedyn.games.modules import (
     spectral_norm,
     spectral_normalize,
 )
-from gamedyn.games._quadratic import bilinear, quadratic
 from gamedyn.games.regularized import consensus_game
 
 __all__ = [

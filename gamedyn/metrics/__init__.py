@@ -1,20 +1,24 @@
-"""Evaluation metrics: Fréchet distance, mode coverage, classifier-based scores."""
+"""Evaluation metrics: Fréchet distance, mode coverage, classifier-based scores.
+
+The classifier-based scores (:mod:`gamedyn.metrics.classifier`) take a trained
+:class:`gamedyn.models.Classifier` as first argument; training, saving and caching
+it is :mod:`gamedyn.models.classifier`'s job.
+"""
 
 from gamedyn.metrics.classifier import (
-    Classifier,
     class_counts,
     inception_score,
-    load_classifier,
     mnist_fid,
 )
 from gamedyn.metrics.fid import frechet_distance
 from gamedyn.metrics.modes import coverage_from_counts, mode_counts, mode_coverage
 
-__all__ = ["coverage_from_counts", "frechet_distance", "mode_counts", "mode_coverage"]
-__all__ += [
-    "Classifier",
+__all__ = [
     "class_counts",
+    "coverage_from_counts",
+    "frechet_distance",
     "inception_score",
-    "load_classifier",
     "mnist_fid",
+    "mode_counts",
+    "mode_coverage",
 ]

@@ -1,4 +1,11 @@
-"""Plotting: trajectories over vector fields, phase diagrams of sweeps (matplotlib)."""
+"""Plotting (matplotlib): figures drawn from result values.
+
+Every function here reads values and arrays (trajectories, :mod:`gamedyn.analysis`
+results such as :class:`~gamedyn.analysis.FieldGrid` and
+:class:`~gamedyn.analysis.RegionGrid`, sweep outcomes) and never runs a game, an update
+rule or an experiment: compute with :mod:`gamedyn.analysis` or
+:mod:`gamedyn.experiments`, then draw.
+"""
 
 from gamedyn.plotting.analysis import (
     plot_eigenvalues,
@@ -23,21 +30,19 @@ from gamedyn.plotting.trajectories import (
 
 __all__ = [
     "OUTCOME_COLORS",
+    "image_grid",
     "phase_diagram",
-    "plot_mode_histogram",
-    "plot_mog_samples",
+    "plot_complex_eigenvalues",
     "plot_distances",
     "plot_eigenvalues",
+    "plot_fid_curve",
+    "plot_mode_histogram",
+    "plot_mog_samples",
     "plot_path_angle",
+    "plot_samples",
+    "plot_spectra",
     "plot_spectral_radii",
     "plot_stability_region",
     "plot_trajectory",
     "plot_vector_field",
-]
-__all__ += [
-    "image_grid",
-    "plot_complex_eigenvalues",
-    "plot_fid_curve",
-    "plot_samples",
-    "plot_spectra",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from gamedyn.analysis.stability import SPECTRAL_RULES, PathAngle, step_radius
+from gamedyn.analysis.stability import PathAngle, RegionGrid
 
 _COLORS = {
     "simultaneous": "tab:blue",
@@ -27,37 +27,40 @@ def _ax(ax):
     return ax
 
 
-def _region_grid(bounds, num, h, rule, momentum):
-    x0, x1, y0, y1 = bounds
-    re, im = np.meshgrid(np.linspace(x0, x1, num), np.linspace(y0, y1, num))
-    rho = step_radius(h * (re + 1j * im), rule, momentum=momentum)
-    return re, im, rho
+def _check_region(region) -> RegionGrid:
+    if not isinstance(region, RegionGrid):
+        raise TypeError(
+            "region: expected a RegionGrid (from gamedyn.analysis.stability_region), "
+            f"got {type(region).__name__}"
+        )
+    shape = (np.size(region.im), np.size(region.re))
+    if np.shape(region.radius) != shape:
+        raise ValueError(
+            f"region: expected radius of shape (len(im), len(re)) = {shape}, got "
+            f"{np.shape(region.radius)}"
+        )
+    return region
+
+
+def _region_label(region: RegionGrid) -> str:
+    beta = f", beta={region.momentum:g}" if region.rule == "momentum" else ""
+    return f"{region.rule} stable, h={region.step_size:g}{beta}"
 
 
 def plot_stability_region(
-    rule: str,
-    step_size: float = 1.0,
+    region: RegionGrid,
     ax=None,
     *,
-    bounds: tuple[float, float, float, float] | None = None,
-    momentum: float = 0.0,
-    num: int = 400,
     color: str | None = None,
     fill: bool = True,
     label: str | None = None,
 ):
-    """Draws ``{lambda : max |mu(h lambda)| < 1}``, the eigenvalues of ``J`` for which
-    the rule's step of size ``h`` contracts (see
-    :func:`gamedyn.analysis.multipliers`). With ``step_size=1`` the axes are
-    ``z = h lambda``.
+    """Draws the stability region ``{lambda : radius < 1}`` of a rule's step
+    (:func:`gamedyn.analysis.stability_region`) and sets the axes to its grid.
 
     Args:
-      rule: one of :data:`gamedyn.analysis.SPECTRAL_RULES`.
-      step_size: ``h``; the region scales as ``1 / h``.
+      region: a :class:`gamedyn.analysis.RegionGrid`.
       ax: matplotlib axes (default: the current ones).
-      bounds: ``(re_min, re_max, im_min, im_max)`` (default ``[-1, 3] x [-2, 2] / h``).
-      momentum: ``beta`` for ``"momentum"``.
-      num: grid points per axis.
       color: colour (default one per rule).
       fill: shade the region (else draw its boundary only).
       label: legend label (default the rule's name).
@@ -65,13 +68,11 @@ def plot_stability_region(
     Returns:
       the axes.
     """
+    region = _check_region(region)
     ax = _ax(ax)
-    if rule not in SPECTRAL_RULES:
-        raise ValueError(f"rule: expected one of {SPECTRAL_RULES}, got {rule!r}")
-    if bounds is None:
-        bounds = (-1.0 / step_size, 3.0 / step_size, -2.0 / step_size, 2.0 / step_size)
-    color = color or _COLORS.get(rule, "tab:gray")
-    re, im, rho = _region_grid(bounds, num, step_size, rule, momentum)
+    color = color or _COLORS.get(region.rule, "tab:gray")
+    re, im = np.asarray(region.re, float), np.asarray(region.im, float)
+    rho = np.asarray(region.radius, float)
     if fill:
         ax.contourf(re, im, rho, levels=[0.0, 1.0], colors=[color], alpha=0.25)
     ax.contour(re, im, rho, levels=[1.0], colors=[color], linewidths=1.5)
@@ -81,10 +82,10 @@ def plot_stability_region(
         color=color,
         lw=6 if fill else 1.5,
         alpha=0.4 if fill else 1.0,
-        label=label or rule,
+        label=label or region.rule,
     )
-    ax.set_xlim(bounds[0], bounds[1])
-    ax.set_ylim(bounds[2], bounds[3])
+    ax.set_xlim(re[0], re[-1])
+    ax.set_ylim(im[0], im[-1])
     return ax
 
 
@@ -92,61 +93,52 @@ def plot_eigenvalues(
     eigenvalues,
     ax=None,
     *,
-    rule: str | None = None,
-    step_size: float | None = None,
-    momentum: float = 0.0,
+    region: RegionGrid | None = None,
     reference=None,
     label: str = "eigenvalues of J",
     title: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
 ):
-    """Eigenvalues of a game Jacobian in the complex plane, optionally with the
-    stability region of ``rule`` at step size ``step_size`` (an eigenvalue inside it is
-    contracted by that step) and reference values (e.g. closed forms) as rings.
+    """Eigenvalues of a game Jacobian in the complex plane, optionally over a rule's
+    stability region (an eigenvalue inside it is contracted by that step) and with
+    reference values (e.g. closed forms) as rings.
 
     Args:
       eigenvalues: complex array.
       ax: matplotlib axes (default: the current ones).
-      rule: draw this rule's stability region (needs ``step_size``).
-      step_size: the step size ``h`` of the region.
-      momentum: ``beta`` for ``"momentum"``.
+      region: a :class:`gamedyn.analysis.RegionGrid` to shade
+        (:func:`gamedyn.analysis.stability_region`; give it a grid covering
+        ``bounds``).
       reference: complex array drawn as open circles (labelled "closed form").
       label: legend label of the eigenvalues.
       title: axes title.
-      bounds: ``(re_min, re_max, im_min, im_max)`` (default: around the points and
-        the region).
+      bounds: ``(re_min, re_max, im_min, im_max)`` (default: the region's grid
+        widened to the points, or a square around the points).
 
     Returns:
       the axes.
     """
     ax = _ax(ax)
     lam = np.ravel(np.asarray(eigenvalues, np.complex128))
-    pts = (
-        lam
-        if reference is None
-        else np.concatenate([lam, np.ravel(np.asarray(reference, np.complex128))])
-    )
+    ref = None if reference is None else np.ravel(np.asarray(reference, np.complex128))
+    pts = lam if ref is None else np.concatenate([lam, ref])
     if bounds is None:
         r = 1.2 * max(float(np.max(np.abs(pts))) if pts.size else 1.0, 1e-3)
-        if step_size is not None:
-            r = max(r, 2.2 / step_size)
         bounds = (-r, r, -r, r)
-    if rule is not None:
-        if step_size is None:
-            raise ValueError("step_size: expected a positive number when rule is given")
-        plot_stability_region(
-            rule,
-            step_size,
-            ax,
-            bounds=bounds,
-            momentum=momentum,
-            label=f"{rule} stable, h={step_size:g}",
-        )
+        if region is not None:
+            _check_region(region)
+            bounds = (
+                min(bounds[0], float(region.re[0])),
+                max(bounds[1], float(region.re[-1])),
+                min(bounds[2], float(region.im[0])),
+                max(bounds[3], float(region.im[-1])),
+            )
+    if region is not None:
+        plot_stability_region(region, ax, label=_region_label(region))
     ax.axhline(0.0, color="0.5", lw=0.8)
     ax.axvline(0.0, color="0.5", lw=0.8)
     ax.scatter(lam.real, lam.imag, s=18, color="k", zorder=3, label=label)
-    if reference is not None:
-        ref = np.ravel(np.asarray(reference, np.complex128))
+    if ref is not None:
         ax.scatter(
             ref.real,
             ref.imag,
@@ -175,15 +167,29 @@ def plot_spectral_radii(
     title: str | None = None,
 ):
     """Spectral radius of the linearised step against the step size, one curve per
-    rule, with the convergence threshold 1 (e.g. from
-    :func:`gamedyn.analysis.spectral_radii`).
+    rule, with the convergence threshold 1.
+
+    Args:
+      step_sizes: ``(m,)`` step sizes ``h``.
+      radii: rule name -> ``(m,)`` spectral radii (e.g. from
+        :func:`gamedyn.analysis.spectral_radius_by_step`).
+      ax: matplotlib axes (default: the current ones).
+      title: axes title.
 
     Returns:
       the axes.
     """
+    h = np.ravel(np.asarray(step_sizes, float))
+    curves = {name: np.ravel(np.asarray(rho, float)) for name, rho in radii.items()}
+    for name, rho in curves.items():
+        if rho.shape != h.shape:
+            raise ValueError(
+                f"radii[{name!r}]: expected {h.size} values (one per step size), got "
+                f"{rho.size}"
+            )
     ax = _ax(ax)
-    for name, rho in radii.items():
-        ax.plot(step_sizes, rho, label=name, color=_COLORS.get(name))
+    for name, rho in curves.items():
+        ax.plot(h, rho, label=name, color=_COLORS.get(name))
     ax.axhline(1.0, color="k", ls="--", lw=1, label="threshold")
     ax.set_xlabel("step size h")
     ax.set_ylabel("spectral radius of the step")
@@ -196,6 +202,12 @@ def plot_spectral_radii(
 def plot_path_angle(result: PathAngle, ax=None, *, title: str | None = None):
     """Path-angle plot (Berard et al. 2020): the cosine between ``xi`` and the
     segment, and ``||xi||`` on a twin axis, against the position ``alpha``.
+
+    Args:
+      result: a :class:`gamedyn.analysis.PathAngle`
+        (:func:`gamedyn.analysis.path_angle`).
+      ax: matplotlib axes (default: the current ones).
+      title: axes title.
 
     Returns:
       the axes of the cosine.

@@ -47,12 +47,14 @@ def phase_diagram(
     Cells are coloured by outcome (:data:`OUTCOME_COLORS`); contours of the
     empirical per-step rate (:func:`gamedyn.outcomes.rate`) are drawn at
     ``rate_levels`` over the cells that did not diverge, and the theoretical
-    stability boundary ``rho = 1`` (e.g. :func:`gamedyn.sweep.dirac_spectral_radius`)
-    as a dashed black line.
+    stability boundary ``rho = 1`` (e.g.
+    :func:`gamedyn.experiments.dirac_sweep.dirac_spectral_radius`) as a dashed black
+    line.
 
     Args:
-      outcome: ``(len(x), len(y))`` int codes from :func:`gamedyn.outcomes.classify`
-        (the layout :func:`gamedyn.sweep` returns for a grid ``{x: ..., y: ...}``).
+      outcome: ``(len(x), len(y))`` int codes from
+        :func:`gamedyn.outcomes.classify_runs` (the layout :func:`gamedyn.sweep`
+        returns for a grid ``{x: ..., y: ...}``).
       x: the first axis's values (horizontal).
       y: the second axis's values (vertical).
       rate: ``(len(x), len(y))`` empirical rates, or None.

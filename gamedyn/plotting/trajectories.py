@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from gamedyn._game import Game, vector_field
+from gamedyn.analysis.field import FieldGrid
 from gamedyn.simulation import Trajectory
 
 
@@ -20,39 +18,35 @@ def _ax(ax):
     return ax
 
 
-def plot_vector_field(
-    game: Game,
-    ax=None,
-    *,
-    bounds: tuple[float, float, float, float] = (-2.0, 2.0, -2.0, 2.0),
-    num: int = 25,
-    key: jax.Array | None = None,
-    color: str = "0.6",
-):
-    """Streamlines of the descent direction ``-xi`` of a game with two scalar players.
+def plot_vector_field(field: FieldGrid, ax=None, *, color: str = "0.6"):
+    """Streamlines of a descent direction evaluated on a grid.
 
     Args:
-      game: a game whose params are two scalars (e.g. the Dirac-GAN).
+      field: a :class:`gamedyn.analysis.FieldGrid`, e.g.
+        ``gamedyn.analysis.vector_field_grid(game, key=jax.random.key(0))``.
       ax: matplotlib axes (default: the current ones).
-      bounds: ``(x_min, x_max, y_min, y_max)`` of the first and second player.
-      num: grid points per axis.
-      key: key for stochastic games (a fixed key: one fixed minibatch).
       color: streamline colour.
 
     Returns:
       The axes.
     """
+    if not all(hasattr(field, a) for a in ("x", "y", "u", "v")):
+        raise TypeError(
+            "field: expected a FieldGrid (from gamedyn.analysis.vector_field_grid), "
+            f"got {type(field).__name__}"
+        )
+    x, y = np.asarray(field.x, float), np.asarray(field.y, float)
+    u, v = np.asarray(field.u, float), np.asarray(field.v, float)
+    shape = (y.size, x.size)
+    if x.ndim != 1 or y.ndim != 1 or u.shape != shape or v.shape != shape:
+        raise ValueError(
+            f"field: expected 1-D x, y and u, v of shape (len(y), len(x)) = {shape}, "
+            f"got x {x.shape}, y {y.shape}, u {u.shape}, v {v.shape}"
+        )
     ax = _ax(ax)
-    xs = np.linspace(bounds[0], bounds[1], num)
-    ys = np.linspace(bounds[2], bounds[3], num)
-    gx, gy = np.meshgrid(xs, ys)
-    xi = vector_field(game)
-    field = jax.jit(jax.vmap(lambda a, b: xi((a, b), key)))
-    u, v = field(jnp.asarray(gx.ravel()), jnp.asarray(gy.ravel()))
-    u, v = -np.asarray(u).reshape(gx.shape), -np.asarray(v).reshape(gx.shape)
-    ax.streamplot(xs, ys, u, v, color=color, density=0.8, linewidth=0.7, arrowsize=0.8)
-    ax.set_xlim(bounds[0], bounds[1])
-    ax.set_ylim(bounds[2], bounds[3])
+    ax.streamplot(x, y, u, v, color=color, density=0.8, linewidth=0.7, arrowsize=0.8)
+    ax.set_xlim(x[0], x[-1])
+    ax.set_ylim(y[0], y[-1])
     return ax
 
 

@@ -111,18 +111,18 @@ def test_stochastic_game_fixed_key(x64):
     p = (jnp.asarray(0.3), jnp.asarray(-0.2))
     k1, k2 = jax.random.key(0), jax.random.key(1)
     np.testing.assert_array_equal(
-        analysis.jacobian(game, p, k1), analysis.jacobian(game, p, k1)
+        analysis.jacobian(game, p, key=k1), analysis.jacobian(game, p, key=k1)
     )
     assert not np.allclose(
-        analysis.jacobian(game, p, k1), analysis.jacobian(game, p, k2)
+        analysis.jacobian(game, p, key=k1), analysis.jacobian(game, p, key=k2)
     )
 
 
 def test_bad_params():
     game = gd.games.bilinear(np.eye(2))
-    with pytest.raises(ValueError, match="params: expected floating-point leaves"):
+    with pytest.raises(TypeError, match="params: expected floating-point leaves"):
         analysis.jacobian(game, (jnp.zeros(2, jnp.int32), jnp.zeros(2)))
-    with pytest.raises(ValueError, match="params: expected a non-empty tuple"):
+    with pytest.raises(TypeError, match="params: expected a non-empty tuple"):
         analysis.jacobian(game, [jnp.zeros(2), jnp.zeros(2)])
 
 
@@ -189,7 +189,7 @@ def test_bilinear_optimistic_with_memory(x64):
     z = 1j * H * SIGMAS
     # After one step the memory is live: mu^2 - (1 - 2z) mu - z = 0, 2n multipliers.
     _, state = d.step(zeros3(), d.init(zeros3()), None)
-    m = analysis.update_jacobian(d, zeros3(), state)
+    m = analysis.update_jacobian(d, zeros3(), state=state)
     assert m.shape == (12, 12)
     assert_same_spectrum(np.linalg.eigvals(m), conj(roots(-(1 - 2 * z), -z)), 1e-9)
     # The initial state (started=False) makes a plain gradient step: 1 - z and zeros.
@@ -254,7 +254,7 @@ def test_integer_state_leaves_held_fixed(x64):
     # Optimistic Adam: int count and bool flag fixed; moments and memory in the map.
     d = gd.dynamics.optimistic(game, optax.adam(1e-2))
     _, state = d.step(p, d.init(p), None)
-    assert analysis.update_jacobian(d, p, state).shape == (24, 24)
+    assert analysis.update_jacobian(d, p, state=state).shape == (24, 24)
     # Lookahead: the integer count decides whether the step syncs.
     k, alpha = 3, 0.5
     inner = gd.dynamics.simultaneous(game, optax.sgd(H))
@@ -264,7 +264,7 @@ def test_integer_state_leaves_held_fixed(x64):
     step = np.eye(6) - H * j
     total = np.eye(12)
     for _ in range(k):
-        total = np.asarray(analysis.update_jacobian(d, zeros3(), state)) @ total
+        total = np.asarray(analysis.update_jacobian(d, zeros3(), state=state)) @ total
         _, state = d.step(zeros3(), state, None)
     assert int(state.count) == k
     # After a full cycle from w = slow: w+ = slow+ = (1 - alpha) slow + alpha S^k w.
@@ -283,5 +283,5 @@ def test_spectral_radius_warns_off_fixed_point(x64):
 
 
 def test_update_jacobian_bad_dynamics():
-    with pytest.raises(ValueError, match="dynamics: expected a gamedyn.Dynamics"):
+    with pytest.raises(TypeError, match="dynamics: expected a gamedyn.Dynamics"):
         analysis.update_jacobian(lambda p: p, zeros3())

@@ -80,8 +80,8 @@ def gan_setup():
             lambda x: x.astype(jnp.float64), game.init(jax.random.key(1))
         )
         key = jax.random.key(5)
-        dense = analysis.eigenvalues(game, params, key)
-        blocks = analysis.hessian_blocks(game, params, key)
+        dense = analysis.eigenvalues(game, params, key=key)
+        blocks = analysis.hessian_blocks(game, params, key=key)
     return game, params, key, dense, blocks
 
 
@@ -128,7 +128,9 @@ def test_top_eigenvalues_float32():
 def test_top_hessian_eigenvalues(x64, gan_setup, which, player):
     game, params, key, _, blocks = gan_setup
     dense = np.linalg.eigvalsh(np.asarray(blocks[player]))
-    got = analysis.top_hessian_eigenvalues(game, params, 3, player, key, which=which)
+    got = analysis.top_hessian_eigenvalues(
+        game, params, 3, player, key=key, which=which
+    )
     np.testing.assert_allclose(
         np.sort(got), np.sort(select(dense, 3, which)), atol=1e-8
     )
@@ -164,5 +166,5 @@ def test_bad_arguments():
         ValueError, match="k: expected fewer eigenvalues than the dimension n=2"
     ):
         analysis.top_hessian_eigenvalues(game, params, 2, 1)
-    with pytest.raises(ValueError, match="params: expected floating-point leaves"):
+    with pytest.raises(TypeError, match="params: expected floating-point leaves"):
         analysis.top_eigenvalues(game, (jnp.zeros(3, int), jnp.zeros(2)), 1)

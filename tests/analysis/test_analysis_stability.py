@@ -80,7 +80,7 @@ def shifted_quadratic(c, d):
 def test_find_fixed_point(x64, method):
     game = shifted_quadratic([1.0, -2.0], [0.5, 3.0])
     start = (jnp.array([1.3, -1.7]), jnp.array([0.1, 3.4]))
-    fp = analysis.find_fixed_point(game, start, method=method, max_steps=200)
+    fp = analysis.find_fixed_point(game, start, method=method, maxiter=200)
     assert fp.converged and fp.grad_norm < 1e-8
     np.testing.assert_allclose(fp.params[0], [1.0, -2.0], atol=1e-7)
     np.testing.assert_allclose(fp.params[1], [0.5, 3.0], atol=1e-7)
@@ -131,7 +131,9 @@ def test_max_stable_step_closed_forms():
     assert analysis.max_stable_step(bil, "optimistic") == pytest.approx(
         1 / (np.sqrt(3) * 2.0), rel=1e-9
     )
-    assert analysis.step_radius(1j / np.sqrt(3), "optimistic") == pytest.approx(1.0)
+    assert analysis.multiplier_radius(1j / np.sqrt(3), "optimistic") == pytest.approx(
+        1.0
+    )
     lam = np.array([1 + 2j, 1 - 2j, 3.0])
     assert analysis.max_stable_step(lam, "simultaneous") == pytest.approx(2 / 5)
     # Heavy ball on real eigenvalues: 0 < h lambda < 2 (1 + beta).
@@ -145,20 +147,24 @@ def test_max_stable_step_closed_forms():
 def test_spectral_radii_extragradient_threshold(x64):
     game = gd.games.bilinear(np.diag([2.0, 0.5]))
     zero = (jnp.zeros(2), jnp.zeros(2))
-    rho = analysis.spectral_radii(game, zero, "extragradient", [0.45, 0.5, 0.55])
+    rho = analysis.spectral_radius_by_step(
+        game, zero, "extragradient", [0.45, 0.5, 0.55]
+    )
     assert rho[0] < 1 and rho[1] == pytest.approx(1.0, abs=1e-12) and rho[2] > 1
     # Alternating GD on a bilinear game: |mu| = 1 exactly while h sigma < 2.
-    rho = analysis.spectral_radii(game, zero, "alternating", [0.1, 0.9, 1.1])
+    rho = analysis.spectral_radius_by_step(game, zero, "alternating", [0.1, 0.9, 1.1])
     np.testing.assert_allclose(rho[:2], 1.0, atol=1e-12)
     assert rho[2] > 1
-    rho = analysis.spectral_radii(game, zero, "consensus", [0.1], gamma=1.0)
+    rho = analysis.spectral_radius_by_step(game, zero, "consensus", [0.1], gamma=1.0)
     assert rho[0] == pytest.approx(abs(1 - 0.1 * 0.25 - 0.1j * 0.5), abs=1e-12)
 
 
 def test_region_errors_and_warnings(x64):
     game = gd.games.bilinear(np.eye(2))
     with pytest.warns(analysis.NotAFixedPointWarning, match="not a stationary point"):
-        analysis.spectral_radii(game, (jnp.ones(2), jnp.ones(2)), "simultaneous", [0.1])
+        analysis.spectral_radius_by_step(
+            game, (jnp.ones(2), jnp.ones(2)), "simultaneous", [0.1]
+        )
     with pytest.raises(ValueError, match="rule: expected one of"):
         analysis.multipliers(0.1, "alternating")
     with pytest.raises(ValueError, match="sizes: expected per-player sizes"):

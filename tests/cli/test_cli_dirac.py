@@ -10,10 +10,10 @@ from gamedyn.cli import main
 
 def test_dirac_study_outcomes_and_files(tmp_path, capsys):
     out = tmp_path / "dirac"
-    args = ["dirac", "--out", str(out), "--method", "simultaneous", "alternating"]
-    assert main(args + ["--variant", "gan", "r1"]) == 0
+    args = ["dirac", "--out", str(out), "--rule", "simultaneous", "alternating"]
+    assert main(args + ["--variant", "gan", "r1", "--no-progress"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    got = {(r["method"], r["variant"]): r for r in summary["runs"]}
+    got = {(r["rule"], r["variant"]): r for r in summary["runs"]}
     # Mescheder et al. 2018, Fig. 3: simGD diverges, altGD cycles, R1 converges.
     assert got["simultaneous", "gan"]["outcome"] == "diverged"
     assert got["alternating", "gan"]["outcome"] == "cycles"
@@ -30,22 +30,53 @@ def test_dirac_study_outcomes_and_files(tmp_path, capsys):
 
 def test_dirac_custom_variant(tmp_path):
     out = tmp_path / "c"
-    args = ["dirac", "--out", str(out), "--method", "extragradient", "--no-plots"]
+    args = ["dirac", "--out", str(out), "--rule", "extragradient", "--no-plots"]
     assert main(args + ["--regularizer", "r1", "--gamma", "1.0", "--steps", "200"]) == 0
     (run,) = json.loads((out / "summary.json").read_text())["runs"]
     assert run["variant"] == "custom" and run["regularizer"] == "r1"
     assert run["outcome"] == "converged"
 
 
+def test_dirac_summary_is_strict_json_when_a_run_diverges(tmp_path):
+    out = tmp_path / "d"
+    args = ["dirac", "--out", str(out), "--rule", "simultaneous", "--no-plots"]
+    assert main(args + ["--variant", "wgan_gp", "--lr", "1e3", "--steps", "50"]) == 0
+    text = (out / "summary.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    (run,) = json.loads(text)["runs"]
+    assert run["outcome"] == "diverged" and run["final_distance"] is None
+    assert run["diverged_step"] > 0 and run["final"] == [None, None]
+
+
 @pytest.mark.parametrize(
     "bad,message",
     [
-        (["--lr", "-1"], "--lr: expected > 0"),
-        (["--steps", "-3"], "expected an integer >= 0"),
-        (["--method", "newton"], "invalid choice"),
+        (["--lr", "-1"], "--lr: expected a number > 0, got -1"),
+        (["--lr", "inf"], "--lr: expected a finite number"),
+        (["--steps", "0"], "--steps: expected an integer >= 1, got 0"),
+        (["--rule", "newton"], "invalid choice"),
+        (["--gamma", "nan"], "--gamma: expected a finite number"),
     ],
 )
 def test_dirac_bad_arguments(bad, message, tmp_path, capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as e:
         main(["dirac", "--out", str(tmp_path)] + bad)
+    assert e.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_dirac_bad_rule_param_is_one_line(tmp_path, capsys):
+    args = ["dirac", "--out", str(tmp_path / "o"), "--rule", "unrolled"]
+    assert main(args + ["--rule-param", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gamedyn dirac: error: rule_param (unrolled steps)")
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_help_shows_defaults_and_no_markup(capsys):
+    with pytest.raises(SystemExit):
+        main(["dirac", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: 0.2)" in text and "consensus (gamma, default 1.0)" in text
+    assert ":func:" not in text and "``" not in text

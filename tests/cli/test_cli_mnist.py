@@ -2,15 +2,17 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import jax
 import numpy as np
 import pytest
 
-from gamedyn import train as T
+import gamedyn as gd
+from gamedyn import io
 from gamedyn.cli import main
-from gamedyn.cli import mnist as cli
-from gamedyn.metrics import classifier as C
+from gamedyn.experiments import mnist as ex
 
 pytestmark = pytest.mark.skipif(
     not os.path.isfile(
@@ -27,8 +29,8 @@ def quick_classifier_path(tmp_path_factory):
     """A briefly trained classifier file, shared with tests/metrics in a session."""
     path = tmp_path_factory.getbasetemp() / "gamedyn_quick_classifier.msgpack"
     if not path.exists():
-        clf = C.train_classifier(train_size=4096, epochs=2, progress=False)
-        C.save_classifier(str(path), clf)
+        clf = gd.models.train_classifier(train_size=4096, epochs=2)
+        gd.models.save_classifier(str(path), clf)
     return str(path)
 
 
@@ -38,10 +40,26 @@ def _json(out, name="metrics.json"):
 
 
 def _params(out, steps):
-    cfg = cli.Config(**_json(out, "config.json"))
-    gan, dyn = cli.build(cfg)
-    like = cli.start_state(gan, dyn, cfg.seed)
-    return T.load_checkpoint(T.checkpoint_path(out, steps), like)
+    cfg = ex.Config(**_json(out, "config.json"))
+    gan, dyn = ex.build(cfg)
+    like = ex.start_state(gan, dyn, cfg.seed)
+    return io.load_checkpoint(io.checkpoint_path(out, steps), like)
+
+
+def _error(argv, capsys) -> str:
+    """Runs the command, which must fail with exit status 2 and exactly one line
+    ``gamedyn mnist: error: ...`` (after argparse's usage, for argparse's errors) and
+    no traceback; returns that line."""
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse
+        code = e.code
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.startswith("gamedyn mnist: error: ")]
+    assert code == 2, err
+    assert len(lines) == 1 and err.rstrip("\n").endswith(lines[0]), err
+    assert "Traceback" not in err
+    return lines[0]
 
 
 def test_train_resume_and_fid_goes_down(tmp_path, quick_classifier_path, capsys):
@@ -54,8 +72,10 @@ def test_train_resume_and_fid_goes_down(tmp_path, quick_classifier_path, capsys)
     assert main(["mnist", "--steps", "0", "--out", b, *common]) == 0
     at_init = _json(b)
     assert main(["mnist", "--steps", "300", "--out", b, *common]) == 0  # resumes
-    assert "resuming" not in capsys.readouterr().out  # --no-progress: quiet
-    assert [s for s, _ in T.list_checkpoints(b)] == [0, 100, 200, 300]
+    printed = capsys.readouterr()
+    assert "resuming" not in printed.out + printed.err  # --no-progress: quiet
+    assert json.loads(printed.out.splitlines()[-1])["step"] == 300
+    assert [s for s, _ in io.list_checkpoints(b)] == [0, 100, 200, 300]
     assert main(["mnist", "--steps", "300", "--out", a, *common]) == 0
     ma, mb = _json(a), _json(b)
     for key in ("step", "loss_g", "loss_d", "fid", "inception_score", "class_counts"):
@@ -68,9 +88,9 @@ def test_train_resume_and_fid_goes_down(tmp_path, quick_classifier_path, capsys)
         jax.tree.leaves(jax.tree.map(lambda u, v: bool(np.array_equal(u, v)), pa, pb))
     )
     # The reported losses are the players' losses on the fixed evaluation batch.
-    cfg = cli.Config(**ma["config"])
-    gan, _ = cli.build(cfg)
-    losses = gan.game.losses(pa.params, cli.keys(cfg.seed)[2])
+    cfg = ex.Config(**ma["config"])
+    gan, _ = ex.build(cfg)
+    losses = gan.game.losses(pa.params, ex.keys(cfg.seed)[2])
     np.testing.assert_allclose([ma["loss_g"], ma["loss_d"]], losses, rtol=1e-5)
 
 
@@ -82,39 +102,107 @@ def test_conditional_gan_with_r1_and_extragradient_runs(tmp_path):
             "--generator-penalty", "0.1", "--fid-samples", "0",
             "--no-progress"]  # fmt: skip
     assert main(args) == 0
-    with open(os.path.join(out, "config.json")) as f:
-        cfg = json.load(f)
-    assert cfg["generator_penalty"] == 0.1
+    cfg = _json(out, "config.json")
+    assert cfg["generator_penalty"] == 0.1 and cfg["gamma"] == 1.0
+    assert cfg["rule"] == "extragradient" and cfg["conditional"] is True
     m = _json(out)
     assert m["step"] == 4 and np.isfinite(m["loss_d"]) and "fid" not in m
-    assert [s for s, _ in T.list_checkpoints(out)] == [4]
+    assert [s for s, _ in io.list_checkpoints(out)] == [4]
+    assert os.path.getsize(os.path.join(out, "samples.png")) > 1000
 
 
-def test_bad_arguments(tmp_path):
+def test_a_diverged_run_writes_strict_json(tmp_path, capsys):
+    out = str(tmp_path / "nan")
+    args = ["mnist", "--steps", "8", "--out", out, "--width", "8", "--latent-dim",
+            "4", "--batch-size", "16", "--train-size", "256", "--chunk", "4",
+            "--optimizer", "sgd", "--lr", "1e30", "--loss", "wgan",
+            "--fid-samples", "0", "--no-plots", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    with open(os.path.join(out, "metrics.json")) as f:
+        m = json.loads(f.read(), parse_constant=lambda c: pytest.fail(c))
+    assert m["diverged"] is True and m["diverged_step"] == 2 and m["loss_g"] is None
+    assert json.loads(capsys.readouterr().out)["diverged_step"] == 2
+    assert not [n for n in os.listdir(out) if n.endswith(".png")]  # --no-plots
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--lr", "nan"], "argument --lr: expected a finite number, got 'nan'"),
+        (["--beta1", "5"], "argument --beta1: expected a number in [0, 1), got 5"),
+        (["--steps", "-1"], "argument --steps: expected an integer >= 0, got -1"),
+        (["--loss", "nope"], "argument --loss: invalid choice: 'nope'"),
+        (["--generator-penalty", "-1"], "argument --generator-penalty: expected a"),
+        (["--fid-samples", "1"], "argument --fid-samples: expected 0 or an integer"),
+        (
+            ["--rule", "unrolled", "--rule-param", "0.5"],
+            "--rule-param (unrolled steps): expected an integer >= 1, got float 0.5",
+        ),
+        (["--rule-param", "2"], "--rule-param: the rule 'simultaneous' takes no"),
+        (["--train-size", "10"], "--train-size: expected an integer in [64, 60000]"),
+        (["--classifier", "/nonexistent"], "--classifier: no classifier file at"),
+    ],
+)
+def test_bad_values_are_one_line_errors(tmp_path, capsys, extra, message):
     out = str(tmp_path / "d")
-    with pytest.raises(SystemExit):
-        main(["mnist", "--steps", "5", "--out", out, "--model", "resnet"])
-    with pytest.raises(ValueError, match="--steps: expected an integer >= 0"):
-        main(["mnist", "--steps", "-1", "--out", out, *TINY])
-    with pytest.raises(ValueError, match="--lr-g: expected a positive number"):
-        main(["mnist", "--steps", "1", "--out", out, "--lr", "0", *TINY])
-    with pytest.raises(ValueError, match="--loss: expected one of"):
-        main(["mnist", "--steps", "1", "--out", out, "--loss", "nope", *TINY])
-    with pytest.raises(ValueError, match="--generator-penalty: expected a non-neg"):
-        main(["mnist", "--steps", "1", "--out", out, "--generator-penalty", "-1",
-              *TINY])  # fmt: skip
-    assert main(["mnist", "--steps", "2", "--out", out, "--fid-samples", "0",
-                 "--chunk", "2", *TINY]) == 0  # fmt: skip
-    with pytest.raises(
-        ValueError, match="--out: .* lr_g=0.0002, this one has lr_g=0.1"
-    ):
-        main(["mnist", "--steps", "4", "--out", out, "--lr", "0.1", "--fid-samples",
-              "0", *TINY])  # fmt: skip
-    with pytest.raises(ValueError, match="--steps: .* after step 1"):
-        main(["mnist", "--steps", "1", "--out", out, "--fid-samples", "0", *TINY])
+    argv = ["mnist", "--steps", "1", "--out", out, *TINY]
+    line = _error(argv + extra, capsys)
+    assert message in line
+    assert not os.path.exists(out)  # refused before --out is created
 
 
-def test_spectrum_at_checkpoints(tmp_path):
+def test_bad_out_fails_before_any_training(tmp_path, capsys, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained despite a bad --out")
+
+    monkeypatch.setattr(ex, "run", no_training)
+    monkeypatch.setattr(ex, "build", no_training)
+    file = tmp_path / "file"
+    file.write_text("")
+    line = _error(["mnist", "--steps", "1", "--out", str(file), *TINY], capsys)
+    assert line == f"gamedyn mnist: error: --out: {file} exists and is not a directory"
+
+
+def test_the_console_shows_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "gamedyn", "mnist", "--steps", "1", "--out",
+         str(tmp_path / "e"), "--rule", "unrolled", "--rule-param", "0.5"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "gamedyn mnist: error: --rule-param (unrolled steps): expected an integer "
+        ">= 1, got float 0.5"
+    ]
+
+
+def test_refused_resumes(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    base = ["mnist", "--out", out, "--fid-samples", "0", "--no-plots", *TINY]
+    assert main([*base, "--steps", "2", "--chunk", "2"]) == 0
+    capsys.readouterr()
+    line = _error([*base, "--steps", "4", "--lr", "0.1"], capsys)
+    assert "--out: " in line and "lr_g=0.0002, this one has lr_g=0.1" in line
+    line = _error([*base, "--steps", "1"], capsys)
+    assert line.startswith("gamedyn mnist: error: --steps: ") and "after step 1" in line
+    assert [s for s, _ in io.list_checkpoints(out)] == [2]
+
+
+def test_help_shows_defaults_without_markup(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["mnist", "--help"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--rule", "--rule-param", "--regularizer", "--gamma", "--loss",
+                 "--instance-noise", "--optimizer", "--lr", "--beta1", "--beta2",
+                 "--lr-g", "--lr-d", "--steps", "--seed", "--out", "--no-plots",
+                 "--no-progress", "--spectrum", "--fid-samples"):  # fmt: skip
+        assert flag in text, flag
+    assert "(default: 0.0002)" in text and "(default: 10000)" in text
+    assert "``" not in text and ":func:" not in text and ":mod:" not in text
+
+
+def test_spectrum_at_checkpoints(tmp_path, capsys):
     out = str(tmp_path / "s")
     args = ["mnist", "--steps", "20", "--out", out, "--width", "8", "--latent-dim",
             "4", "--train-size", "256", "--chunk", "10", "--checkpoint-every", "10",
@@ -125,4 +213,9 @@ def test_spectrum_at_checkpoints(tmp_path):
     for r in recs:
         assert len(r["jacobian"]) == 3 and len(r["hessian_d_top"]) == 3
         assert r["hessian_g_top"][0] >= r["hessian_g_bottom"][0]
+    assert _json(out)["spectrum_steps"] == [10, 20]
     assert os.path.getsize(os.path.join(out, "spectrum.png")) > 1000
+    capsys.readouterr()
+    line = _error([*args[:2], "30", *args[3:-2], "100000", "--no-progress"], capsys)
+    assert "--spectrum: expected an integer < " in line
+    assert [s for s, _ in io.list_checkpoints(out)] == [10, 20]  # no training

@@ -314,7 +314,7 @@ def test_bad_optimizer_arguments():
         ValueError, match="optimizer: expected one optimizer or a tuple of 2"
     ):
         gd.dynamics.simultaneous(game, (optax.sgd(0.1),) * 3).init(game.init(None))
-    with pytest.raises(ValueError, match="optimizer: expected an optax"):
+    with pytest.raises(TypeError, match="optimizer: expected an optax"):
         gd.dynamics.extragradient(game, 0.1)
     with pytest.raises(ValueError, match="gamma"):
         gd.dynamics.consensus(game, optax.sgd(0.1), -1.0)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import gamedyn as gd
+from gamedyn.experiments import mnist as ex
 from gamedyn.games import mnist as M
 
 
@@ -80,14 +81,12 @@ def test_bad_arguments(data):
 
 
 def _run_rules(data, rules, regs):
-    from gamedyn.cli import mnist as cli
-
     for i, rule in enumerate(rules):
         gan = M.mnist_gan("mlp", conditional=True, width=4, batch_size=4,
                           latent_dim=2, regularizer=regs[i % len(regs)], loss="wgan"
                           if i % 3 == 0 else "non_saturating", data=data)  # fmt: skip
-        cfg = cli.Config(rule=rule, lr_g=1e-2, lr_d=1e-2)
-        dyn = cli.make_dynamics(cfg, gan.game)
+        cfg = ex.Config(rule=rule, lr_g=1e-2, lr_d=1e-2)
+        dyn = ex.make_dynamics(cfg, gan.game)
         p0 = gan.game.init(jax.random.key(i))
         tr = gd.simulate(dyn, p0, 2, jax.random.key(0))
         assert int(tr.diverged_step) == -1, rule
@@ -99,19 +98,17 @@ def _run_rules(data, rules, regs):
 def test_unrolled_conditional_gan_with_penalty_stays_finite(data):
     """Unrolling differentiates through the discriminator's Adam steps; weights of
     labels absent from a batch have zero gradients, where sqrt(nu) is not
-    differentiable: the CLI's Adam uses eps_root for this rule."""
+    differentiable: the experiment's Adam uses eps_root for this rule."""
     _run_rules(data, ["unrolled"], [gd.regularizers.gradient_penalty(1.0)])
 
 
 @pytest.mark.slow
 def test_every_update_rule_and_regularizer_applies(data):
-    """Two steps of each rule of `gamedyn mnist` on a conditional GAN, regularizers
-    and losses in turn: finite, and both players move."""
-    from gamedyn.cli import mnist as cli
-
-    regs = [None, gd.regularizers.r1(1.0), gd.regularizers.r2(1.0),
-            gd.regularizers.gradient_penalty(1.0)]  # fmt: skip
-    _run_rules(data, cli.RULES, regs)
+    """Two steps of each registered rule (the rules of `gamedyn mnist`) on a
+    conditional GAN, regularizers and losses in turn: finite, and both players
+    move."""
+    regs = [gd.regularizers.get(name, 1.0) for name in gd.regularizers.names()]
+    _run_rules(data, gd.dynamics.names(), regs)
 
 
 @pytest.mark.parametrize("conditional", [False, True])

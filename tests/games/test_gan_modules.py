@@ -197,12 +197,12 @@ def test_bad_discriminator_output():
 
 
 def test_short_training_run_captures_modes():
-    from gamedyn.cli.mog import Config, train
+    from gamedyn.experiments.mog import Config, run
 
     cfg = Config(
         hidden=64, batch_size=64, latent_dim=16, lr=4e-3, gamma=1.0, ema_decay=0.0
     )
-    result = train(cfg, steps=1200, seeds=1, snapshots=1, num_plot=10, progress=False)
+    result = run(cfg, steps=1200, seeds=1, snapshots=1, num_plot=10)
     # a collapsed or diverged run covers 0-2 modes; a working one most of the ring
     assert int(result.metrics["modes"][0]) >= 6
     assert not result.diverged.any()

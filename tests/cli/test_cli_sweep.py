@@ -1,0 +1,87 @@
+"""``gamedyn sweep``: files, equality with the library, clean errors."""
+
+import numpy as np
+import pytest
+
+import gamedyn as gd
+from gamedyn.cli import main
+from gamedyn.experiments.dirac_sweep import dirac_run
+
+
+def test_cli_writes_npz_and_png(tmp_path, capsys):
+    args = [
+        "sweep",
+        "--game",
+        "dirac",
+        "--rule",
+        "alternating",
+        "--lr",
+        "0.1:0.9:3",
+        "--gamma",
+        "0:1:2",
+        "--steps",
+        "60",
+        "--every",
+        "6",
+        "--chunk-size",
+        "4",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    data = np.load(tmp_path / "sweep.npz")
+    assert data["outcome"].shape == (3, 2) and data["theory"].shape == (3, 2)
+    np.testing.assert_allclose(data["lr"], [0.1, 0.5, 0.9])
+    direct = gd.sweep(
+        dirac_run("alternating", num_steps=60, every=6),
+        {"lr": data["lr"], "gamma": data["gamma"]},
+    )
+    np.testing.assert_array_equal(data["outcome"], direct["outcome"])
+    assert (tmp_path / "phase.png").stat().st_size > 1000
+    assert "6 configs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--lr", "0.1:1"], "--lr: expected start:stop:num"),
+        (["--gamma", "0:1:x"], "--gamma: expected start:stop:num"),
+        (["--lr", "0:1:0"], "expected num >= 1"),
+        (["--lr", "nan"], "--lr: expected finite numbers"),
+        (["--lr", "0:1:3"], "--lr: expected values > 0"),
+        (["--gamma", "-1"], "--gamma: expected values >= 0"),
+        (["--rule", "sgd"], "invalid choice"),
+        (["--steps", "0"], "--steps: expected an integer >= 1, got 0"),
+        (["--start", "inf", "1"], "--start: expected a finite number"),
+    ],
+)
+def test_cli_bad_arguments(tmp_path, capsys, extra, message):
+    with pytest.raises(SystemExit) as e:
+        main(["sweep", "--out", str(tmp_path), *extra])
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--every", "40", "--steps", "60"], "--every: expected at most --steps / 2"),
+        (["--rule-param", "0.5"], "--rule-param: the rule 'simultaneous' takes no"),
+    ],
+)
+def test_cli_usage_errors_are_one_line(tmp_path, capsys, extra, message):
+    assert main(["sweep", "--out", str(tmp_path / "o"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gamedyn sweep: error: ") and message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "sweep.npz").exists()
+
+
+def test_cli_out_that_is_a_file_fails_before_computing(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert main(["sweep", "--out", str(target), "--lr", "0.1", "--gamma", "0"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"gamedyn sweep: error: --out: {target} exists and is not a directory\n"
+    )

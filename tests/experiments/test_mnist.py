@@ -1,0 +1,289 @@
+"""gamedyn.experiments.mnist: config checks, registry-built rules, run() with exact
+resume, evaluation, spectra and divergence."""
+
+import json
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import gamedyn as gd
+from gamedyn import io
+from gamedyn.experiments import mnist as ex
+from gamedyn.games.mnist import mnist_gan, sample_images
+
+HAS_MNIST = os.path.isfile(
+    os.path.join(os.environ.get("GAMEDYN_DATA_DIR", ""), "mnist.npz")
+)
+needs_mnist = pytest.mark.skipif(not HAS_MNIST, reason="needs mnist.npz")
+TINY = ex.Config(width=8, latent_dim=4, batch_size=16, train_size=256)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
+    y = rng.integers(0, 10, (64,), dtype=np.uint8)
+    return x, y
+
+
+@pytest.fixture(scope="session")
+def quick_classifier(tmp_path_factory):
+    """A classifier trained briefly on 4096 images, cached for the session (the same
+    file as the one of tests/metrics/test_classifier.py)."""
+    path = tmp_path_factory.getbasetemp() / "gamedyn_quick_classifier.msgpack"
+    if not path.exists():
+        gd.models.save_classifier(
+            str(path), gd.models.train_classifier(train_size=4096, epochs=2)
+        )
+    return gd.models.load_classifier(str(path))
+
+
+def _equal(a, b) -> bool:
+    return all(
+        jax.tree.leaves(jax.tree.map(lambda u, v: bool(np.array_equal(u, v)), a, b))
+    )
+
+
+def test_config_defaults():
+    cfg = ex.Config()
+    assert (cfg.model, cfg.loss, cfg.regularizer, cfg.gamma) == (
+        "mlp",
+        "non_saturating",
+        "none",
+        10.0,
+    )
+    assert (cfg.rule, cfg.rule_param, cfg.optimizer) == ("simultaneous", None, "adam")
+    assert (cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2, cfg.momentum) == (
+        2e-4,
+        2e-4,
+        0.5,
+        0.999,
+        0.0,
+    )
+    assert (cfg.batch_size, cfg.latent_dim, cfg.width, cfg.seed) == (64, 64, None, 0)
+    assert ex.check(cfg) is None
+
+
+@pytest.mark.parametrize(
+    "change,error,message",
+    [
+        (dict(lr_g=float("nan")), ValueError, "lr_g: expected a finite number"),
+        (dict(lr_d=0.0), ValueError, "lr_d: expected a finite number in"),
+        (dict(beta1=5.0), ValueError, r"beta1: expected a finite number in \[0.0"),
+        (dict(beta2=1.0), ValueError, "beta2: expected"),
+        (dict(gamma=-1.0), ValueError, "gamma: expected"),
+        (dict(instance_noise=float("inf")), ValueError, "instance_noise: expected"),
+        (dict(rule="unrolled", rule_param=0.5), TypeError, r"rule_param \(unrolled"),
+        (dict(rule_param=1.0), ValueError, "rule_param: the rule 'simultaneous'"),
+        (dict(rule="nope"), ValueError, "rule: expected one of"),
+        (dict(loss="nope"), ValueError, "loss: expected one of"),
+        (dict(model="resnet"), ValueError, "model: expected one of"),
+        (dict(optimizer="lion"), ValueError, "optimizer: expected one of"),
+        (dict(regularizer="sn"), ValueError, "regularizer: expected one of"),
+        (dict(train_size=10), ValueError, r"train_size: expected an integer in \[64"),
+        (dict(batch_size=0), ValueError, "batch_size: expected an integer >= 1"),
+        (dict(width=2.5), TypeError, "width: expected an integer"),
+        (dict(conditional="yes"), TypeError, "conditional: expected a bool"),
+        (dict(seed=-1), ValueError, "seed: expected an integer >= 0"),
+    ],
+)
+def test_check_names_the_bad_field(change, error, message):
+    with pytest.raises(error, match=message):
+        ex.check(ex.Config()._replace(**change))
+
+
+def _steps(dyn, params, n):
+    return gd.simulate(dyn, params, n, jax.random.key(0), record_params=False).final
+
+
+def test_rules_come_from_the_registry(data):
+    """The rule's default number is the registry's: consensus gamma 1.0 (it was 0.1
+    before the registry) and lookahead over alternating steps."""
+    adam = gd.optimizers.make("adam", 2e-4)
+    small = dict(width=4, latent_dim=2, batch_size=4)
+    gan, dyn = ex.build(ex.Config(rule="consensus", **small), data)
+    p0 = gan.game.init(jax.random.key(1))
+    got = _steps(dyn, p0, 2)
+    assert not _equal(got, p0)
+    ref = gd.dynamics.consensus(gan.game, (adam, adam), 1.0)
+    assert _equal(got, _steps(ref, p0, 2))
+    old = gd.dynamics.consensus(gan.game, (adam, adam), 0.1)
+    assert not _equal(got, _steps(old, p0, 2))
+
+    gan, dyn = ex.build(ex.Config(rule="lookahead", **small), data)
+    ref = gd.dynamics.lookahead(gd.dynamics.alternating(gan.game, (adam, adam)), 5, 0.5)
+    assert _equal(_steps(dyn, p0, 5), _steps(ref, p0, 5))
+
+
+def test_optimizers_and_regularizer_follow_the_config(data):
+    # SGD with momentum: -lr g, then -lr (1 + momentum) g.
+    opt_g, opt_d = ex.make_optimizers(
+        ex.Config(optimizer="sgd", lr_g=0.1, lr_d=0.2, momentum=0.5)
+    )
+    g = jnp.ones(2)
+    u1, s = opt_d.update(g, opt_d.init(g))
+    u2, _ = opt_d.update(g, s)
+    np.testing.assert_allclose(u1, -0.2 * g)
+    np.testing.assert_allclose(u2, -0.2 * 1.5 * g)
+    np.testing.assert_allclose(opt_g.update(g, opt_g.init(g))[0], -0.1 * g)
+    assert isinstance(opt_g, optax.GradientTransformation)
+
+    # The unrolled rule's Adam keeps the derivative of its step finite where a
+    # gradient is exactly 0 (eps_root); the other rules' Adam does not.
+    def update_derivative(cfg):
+        opt = ex.make_optimizers(cfg)[1]
+        return jax.grad(lambda g: opt.update(g, opt.init(g))[0].sum())(jnp.zeros(2))
+
+    assert np.all(np.isfinite(update_derivative(ex.Config(rule="unrolled"))))
+    assert not np.all(np.isfinite(update_derivative(ex.Config())))
+
+    # The regularizer and its weight reach the game.
+    gan, _ = ex.build(
+        ex.Config(regularizer="r1", gamma=3.0, width=4, latent_dim=2, batch_size=4),
+        data,
+    )
+    ref = mnist_gan(
+        "mlp",
+        regularizer=gd.regularizers.r1(3.0),
+        width=4,
+        latent_dim=2,
+        batch_size=4,
+        data=data,
+    )
+    p0 = gan.game.init(jax.random.key(2))
+    np.testing.assert_array_equal(
+        gan.game.losses(p0, jax.random.key(3)), ref.game.losses(p0, jax.random.key(3))
+    )
+
+
+@needs_mnist
+def test_run_resumes_exactly_and_reports_through_progress(tmp_path, capsys):
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    kw = dict(chunk=4, checkpoint_every=4, fid_samples=0)
+    events_a, events_b = [], []
+    ra = ex.run(TINY, a, target_step=8, progress=lambda *e: events_a.append(e), **kw)
+    assert ra.resumed_from is None and int(ra.state.step) == 8
+    assert [(e[0], e[1], e[2]) for e in events_a] == [("train", 4, 8), ("train", 8, 8)]
+    ex.run(TINY, b, target_step=4, **kw)
+    rb = ex.run(TINY, b, target_step=8, progress=lambda *e: events_b.append(e), **kw)
+    assert rb.resumed_from == 4
+    assert events_b[0] == (
+        "resume",
+        4,
+        8,
+        {"path": os.path.join(b, "checkpoint_000000004.msgpack")},
+    )
+    assert [e[:3] for e in events_b[1:]] == [("train", 8, 8)]
+    # Bitwise the unbroken run: state, evaluation and samples.
+    assert _equal(ra.state, rb.state)
+    for key in ("step", "loss_g", "loss_d", "diverged", "config"):
+        assert ra.metrics[key] == rb.metrics[key], key
+    np.testing.assert_array_equal(ra.samples, rb.samples)
+    assert ra.samples.shape == (100, 28, 28, 1) and ra.spectra == []
+    assert ra.metrics["step"] == 8 and ra.metrics["diverged"] is False
+    # The reported losses are the players' losses on the fixed evaluation batch.
+    gan, _ = ex.build(TINY)
+    losses = gan.game.losses(ra.state.params, ex.keys(TINY.seed)[2])
+    np.testing.assert_allclose(
+        [ra.metrics["loss_g"], ra.metrics["loss_d"]], losses, rtol=1e-5
+    )
+    with open(os.path.join(b, "config.json")) as f:
+        assert json.load(f) == TINY._asdict()
+    assert [s for s, _ in io.list_checkpoints(b)] == [4, 8]
+    assert capsys.readouterr().out == ""  # library code never prints
+    # Refusals, before any training.
+    with pytest.raises(ValueError, match="out_dir: .* lr_g=0.0002, this one has lr_g"):
+        ex.run(TINY._replace(lr_g=0.1), b, target_step=12, **kw)
+    with pytest.raises(ValueError, match="target_step: .* after step 2"):
+        ex.run(TINY, str(tmp_path / "a"), target_step=2, **kw)
+    with pytest.raises(ValueError, match="fid_samples: expected 0 or an integer >= 2"):
+        ex.run(TINY, b, target_step=8, fid_samples=1)
+    with pytest.raises(ValueError, match="classifier: no classifier file at"):
+        ex.run(TINY, b, target_step=8, classifier=str(tmp_path / "none.msgpack"))
+    assert [s for s, _ in io.list_checkpoints(b)] == [4, 8]
+
+
+@needs_mnist
+def test_run_evaluates_logs_fids_and_computes_spectra(tmp_path, quick_classifier):
+    cfg = TINY._replace(conditional=True)
+    out = str(tmp_path / "c")
+    stages = []
+    r = ex.run(
+        cfg,
+        out,
+        target_step=4,
+        chunk=2,
+        checkpoint_every=2,
+        fid_samples=200,
+        fid_every=2,
+        fid_log_samples=100,
+        classifier=quick_classifier,
+        spectrum=2,
+        progress=lambda stage, done, total, info: stages.append((stage, done, total)),
+    )
+    m = r.metrics
+    assert m["fid_samples"] == 200 and m["num_samples"] == 200
+    assert math.isfinite(m["fid"]) and m["fid"] > 0
+    assert 1.0 <= m["inception_score"] <= 10.0 and sum(m["class_counts"]) == 200
+    assert m["classifier_test_accuracy"] == quick_classifier.test_accuracy
+    assert m["spectrum_steps"] == [2, 4]
+    assert [r_["step"] for r_ in r.spectra] == [2, 4]
+    for rec in r.spectra:
+        assert len(rec["jacobian"]) == 2 and len(rec["hessian_d_top"]) == 2
+        assert rec["hessian_g_top"][0] >= rec["hessian_g_bottom"][0]
+    assert [r_["step"] for r_ in io.read_log(out) if "fid" in r_] == [2, 4]
+    assert stages == [
+        ("train", 2, 4),
+        ("train", 4, 4),
+        ("spectra", 1, 2),
+        ("spectra", 2, 2),
+    ]
+    # Conditional samples: row i of the 10 x 10 grid holds digit i.
+    gan, _ = ex.build(cfg)
+    raw = sample_images(
+        gan, r.state.params, r.state.model_state, ex.keys(cfg.seed)[3], 100
+    )
+    np.testing.assert_array_equal(r.samples[:10], raw[0::10])
+    # K must be below each player's parameter count; refused before training.
+    n_g, n_d = ex.num_params(gan)
+    assert n_d == sum(x.size for x in jax.tree.leaves(r.state.params[1]))
+    with pytest.raises(ValueError, match=f"spectrum: expected an integer < {n_d}"):
+        ex.run(cfg, str(tmp_path / "d"), target_step=2, spectrum=n_d, fid_samples=0)
+    assert not os.path.exists(str(tmp_path / "d" / "config.json"))
+
+
+@needs_mnist
+def test_a_diverged_run_is_reported_not_raised(tmp_path):
+    cfg = TINY._replace(optimizer="sgd", lr_g=1e30, lr_d=1e30, loss="wgan")
+    out = str(tmp_path / "nan")
+    r = ex.run(cfg, out, target_step=8, chunk=4, fid_samples=0)
+    assert int(r.state.step) == 4  # stopped after the chunk that diverged
+    assert r.metrics["diverged"] is True and r.metrics["diverged_step"] == 2
+    assert io.read_log(out)[-1]["diverged_step"] == 2
+    # Resuming the diverged run does not train further and says so again.
+    again = ex.run(cfg, out, target_step=12, chunk=4, fid_samples=0)
+    assert again.resumed_from == 4 and int(again.state.step) == 4
+    assert again.metrics["diverged_step"] == 2
+
+
+def test_bad_run_arguments(tmp_path):
+    file = tmp_path / "file"
+    file.write_text("")
+    with pytest.raises(ValueError, match="out_dir: .* is not a directory"):
+        ex.run(TINY, str(file), target_step=1, fid_samples=0)
+    with pytest.raises(ValueError, match="target_step: expected an integer >= 0"):
+        ex.run(TINY, str(tmp_path), target_step=-1)
+    with pytest.raises(ValueError, match="chunk: expected an integer >= 1"):
+        ex.run(TINY, str(tmp_path), target_step=1, chunk=0)
+    with pytest.raises(TypeError, match="classifier: expected a Classifier"):
+        ex.run(TINY, str(tmp_path), target_step=1, classifier=3)
+    with pytest.raises(TypeError, match="progress: expected a callable"):
+        ex.run(TINY, str(tmp_path), target_step=1, progress=True)
+    with pytest.raises(ValueError, match="lr_g: expected"):
+        ex.run(TINY._replace(lr_g=-1.0), str(tmp_path), target_step=1)
+    assert os.listdir(tmp_path) == ["file"]
