@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gamedyn._game import Game, Params, check_params, hamiltonian, vector_field
 from gamedyn._validate import check_int, check_key
@@ -26,8 +27,8 @@ class Trajectory(NamedTuple):
         was made with ``record_params=False``.
       final: the params after the last step.
       diverged_step: int array, the first step (1-based, counted from the run's
-        ``start_step``, so a continued run reports global steps) whose params are
-        not all finite, or -1. From that step on the run is over: later records and
+        ``start_step``, so a continued run reports global steps) whose params or
+        the update rule's state (optimizer moments, ...) are not all finite, or -1. From that step on the run is over: later records and
         ``final`` are NaN (so are the metrics; ``state`` is not meaningful).
       steps: the global step index of each record (``start_step``,
         ``start_step + every``, ...).
@@ -44,7 +45,15 @@ class Trajectory(NamedTuple):
 
 
 def _all_finite(tree) -> jax.Array:
-    leaves = jax.tree.leaves(tree)
+    """Whether every floating-point leaf of ``tree`` is finite (other leaves, such
+    as step counters and PRNG keys, are ignored)."""
+    leaves = [
+        x
+        for x in jax.tree.leaves(tree)
+        if jnp.issubdtype(jnp.result_type(x), jnp.inexact)
+    ]
+    if not leaves:
+        return jnp.asarray(True)
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
@@ -121,7 +130,7 @@ def _run(
     def one_step(carry, _):
         p, s, ok, num_ok, t = carry
         p, s = dynamics.step(p, s, jax.random.fold_in(key, t))
-        ok = ok & _all_finite(p)
+        ok = ok & _all_finite(p) & _all_finite(s)
         return (p, s, ok, num_ok + ok.astype(jnp.int32), t + 1), None
 
     def current(carry):
@@ -221,7 +230,16 @@ def simulate(
         raise TypeError(
             f"record_params: expected a bool, got {type(record_params).__name__}"
         )
-    if isinstance(start_step, jax.Array) and not _is_concrete(start_step):
+    if isinstance(start_step, (jax.Array, np.ndarray)):
+        if jnp.ndim(start_step) != 0 or not jnp.issubdtype(
+            jnp.result_type(start_step), jnp.integer
+        ):
+            raise TypeError(
+                "start_step: expected an integer or an integer scalar array, got "
+                f"shape {jnp.shape(start_step)} and dtype {jnp.result_type(start_step)}"
+            )
+        if _is_concrete(start_step) and int(start_step) < 0:
+            raise ValueError(f"start_step: expected an integer >= 0, got {start_step}")
         start_step = jnp.asarray(start_step, jnp.int32)
     else:
         start_step = jnp.asarray(check_int("start_step", start_step, 0), jnp.int32)

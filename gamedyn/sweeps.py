@@ -5,8 +5,9 @@ hyperparameters. The configurations are flattened, cut into chunks of bounded si
 and each chunk is split over a 1-D :class:`jax.sharding.Mesh` of devices with
 :func:`jax.shard_map`: every device ``vmap``-s the function over its share. The same
 call runs on one CPU, on several GPUs, or on several hosts after
-``jax.distributed.initialize()`` (every process makes the same call). Studies built
-on it (the Dirac-GAN phase diagrams) live in :mod:`gamedyn.experiments`.
+:func:`gamedyn.distributed.initialize` (every process makes the same call and
+receives the whole result; see ``docs/multihost.md``). Studies built on it (the
+Dirac-GAN phase diagrams) live in :mod:`gamedyn.experiments`.
 """
 
 from __future__ import annotations
@@ -178,8 +179,29 @@ def _program(fn, names, sizes, per_device, devices):
         return _build(fn, names, sizes, per_device, devices)
 
 
+def _put(value: Any, sharding: NamedSharding) -> jax.Array:
+    """``value`` replicated on the devices of ``sharding``.
+
+    Across processes, every process places its own copy (the grid must be the same
+    in every process): arrays of this process go through the host, PRNG keys as
+    their key data.
+    """
+    if sharding.is_fully_addressable or (
+        isinstance(value, jax.Array) and not value.is_fully_addressable
+    ):
+        return jax.device_put(value, sharding)
+    if isinstance(value, jax.Array) and jnp.issubdtype(
+        value.dtype, jax.dtypes.prng_key
+    ):
+        data = _put(jax.random.key_data(value), sharding)
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(value))
+    return jax.device_put(np.asarray(value), sharding)
+
+
 def _to_host(tree):
-    if jax.process_count() > 1:
+    """A chunk's output as NumPy on this process: gathered from every process when
+    the mesh spans several (a collective: every process calls it), else copied."""
+    if not all(leaf.is_fully_addressable for leaf in jax.tree.leaves(tree)):
         from jax.experimental import multihost_utils
 
         return multihost_utils.process_allgather(tree, tiled=True)
@@ -207,9 +229,14 @@ def sweep(
     diverges leaves its NaN (or the flag ``fn`` returns, e.g.
     ``Trajectory.diverged_step``) in its cell.
 
-    On several hosts, call ``jax.distributed.initialize()`` first and make the same
-    call in every process: ``devices`` defaults to all global devices and every
-    process receives the whole result.
+    On several processes (hosts), call :func:`gamedyn.distributed.initialize`
+    first and make the same call in every process: ``devices`` defaults to all
+    global devices, each chunk is computed by all of them and gathered
+    (:func:`jax.experimental.multihost_utils.process_allgather`), and every process
+    receives the whole result and calls ``progress``; write files and draw
+    progress on one process (:func:`gamedyn.distributed.is_writer`). With
+    ``devices=jax.local_devices()`` each process instead sweeps the grid alone,
+    without communicating.
 
     Args:
       fn: ``fn(**point) -> pytree of arrays``, where ``point`` maps each grid name
@@ -259,11 +286,11 @@ def sweep(
     chunk = per_device * num_dev
     program, mesh = _program(fn, names, sizes, per_device, devices)
     replicated = NamedSharding(mesh, PartitionSpec())
-    args = [jax.device_put(v, replicated) for v in values.values()]
+    args = [_put(v, replicated) for v in values.values()]
     starts = range(0, total, chunk)
 
     def offset(start: int) -> jax.Array:
-        return jax.device_put(np.int32(start), replicated)
+        return _put(np.int32(start), replicated)
 
     out_shapes = jax.eval_shape(program, offset(0), *args)
     for leaf in jax.tree.leaves(out_shapes):

@@ -295,3 +295,16 @@ def test_record_params_false_memory_does_not_grow_with_records():
 
     assert out_bytes(True) > 1000 * 2 * 256 * 4  # every record holds both players
     assert out_bytes(False) < 2 * 256 * 4 * 3 + 1001 * 4 * 2
+
+
+def test_optimizer_state_overflow_counts_as_divergence():
+    # Adam's second moment overflows (g^2 = inf in float32) while the normalised
+    # step, hence the params, stays finite: the run must still be flagged.
+    game = gd.Game(
+        init=None,
+        losses=lambda p, key=None: (1e30 * p[0] * p[1], -1e30 * p[0] * p[1]),
+    )
+    dyn = gd.dynamics.simultaneous(game, optax.adam(1e-3))
+    traj = gd.simulate(dyn, (jnp.asarray(1.0), jnp.asarray(1.0)), 5)
+    assert int(traj.diverged_step) == 1
+    assert np.isnan(float(traj.final[0]))

@@ -36,7 +36,10 @@ class HelpFormatter(
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "(default:" in text or action.default in (None, False, argparse.SUPPRESS):
+        default = action.default
+        if "(default:" in text or default is None or default is False:
+            return text
+        if default is argparse.SUPPRESS:
             return text
         return super()._get_help_string(action)
 

@@ -106,7 +106,8 @@ def plot_complex_eigenvalues(eigenvalues, ax=None, label: str | None = None, **k
 
 
 def plot_spectra(records: Sequence[dict], fig=None):
-    """The spectra of :func:`gamedyn.cli.mnist.spectra`, one colour per checkpoint.
+    """The spectra of :func:`gamedyn.experiments.mnist.spectra`, one colour per
+    checkpoint.
 
     Left: the game Jacobian's top-k eigenvalues in the complex plane (rotation shows
     as large imaginary parts). Middle and right: the top-k and bottom-k eigenvalues of

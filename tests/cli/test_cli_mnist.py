@@ -47,19 +47,17 @@ def _params(out, steps):
 
 
 def _error(argv, capsys) -> str:
-    """Runs the command, which must fail with exit status 2 and exactly one line
-    ``gamedyn mnist: error: ...`` (after argparse's usage, for argparse's errors) and
-    no traceback; returns that line."""
+    """Runs the command, which must fail with exit status 2 and print exactly one
+    line, ``gamedyn mnist: error: ...``, and no traceback; returns that line."""
     try:
         code = main(argv)
     except SystemExit as e:  # argparse
         code = e.code
     err = capsys.readouterr().err
-    lines = [x for x in err.splitlines() if x.startswith("gamedyn mnist: error: ")]
     assert code == 2, err
-    assert len(lines) == 1 and err.rstrip("\n").endswith(lines[0]), err
-    assert "Traceback" not in err
-    return lines[0]
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("gamedyn mnist: error: ") and "Traceback" not in err
+    return err.rstrip("\n")
 
 
 def test_train_resume_and_fid_goes_down(tmp_path, quick_classifier_path, capsys):

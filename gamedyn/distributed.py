@@ -1,0 +1,175 @@
+"""Several processes, one sweep: JAX's multi-controller runtime for gamedyn.
+
+Every process of a multi-process run executes the same program. It calls
+:func:`initialize` once, before any JAX computation, then makes the same
+:func:`gamedyn.sweep` calls as every other process: the configurations are sharded
+over the devices of all processes and every process receives the whole result.
+Files, figures and printed summaries are the business of one process only,
+:func:`is_writer`.
+
+The processes find each other through a coordinator (``HOST:PORT`` of process 0),
+given explicitly or detected by :func:`jax.distributed.initialize` from a cluster
+launcher's environment (SLURM's ``srun``, Open MPI's ``mpirun``, Cloud TPU pods,
+Kubernetes); without either, :func:`initialize` does nothing and the run is an
+ordinary single-process one. On CPUs, cross-process collectives use gloo
+(``jax_cpu_collectives_implementation``).
+
+Example (each of two processes, ``--process-id`` 0 and 1)::
+
+    import gamedyn as gd
+
+    gd.distributed.initialize("10.0.0.1:1234", num_processes=2, process_id=0)
+    out = gd.sweep(fn, grid)  # the whole result, on both processes
+    if gd.distributed.is_writer():
+        np.savez("sweep.npz", **out)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jax
+
+from gamedyn._validate import check_int
+
+_ADDRESS = re.compile(
+    r"^(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\s\[\]]+)):(?P<port>\d+)$"
+)
+
+
+def parse_address(text: Any, name: str = "coordinator") -> tuple[str, int]:
+    """``"HOST:PORT"`` (``"[IPv6]:PORT"`` for IPv6) -> ``(host, port)``.
+
+    Args:
+      text: the address.
+      name: the argument's name in error messages.
+
+    Returns:
+      The host (without brackets) and the port, an integer in ``[1, 65535]``.
+
+    Raises:
+      TypeError: when ``text`` is not a string.
+      ValueError: naming ``name`` when it is not ``HOST:PORT`` with a valid port.
+    """
+    if not isinstance(text, str):
+        raise TypeError(
+            f"{name}: expected a string HOST:PORT, got {type(text).__name__}"
+        )
+    m = _ADDRESS.match(text)
+    if m is None:
+        raise ValueError(
+            f"{name}: expected HOST:PORT (e.g. 10.0.0.1:1234 or [::1]:1234), got "
+            f"{text!r}"
+        )
+    port = int(m["port"])
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{name}: expected a port in [1, 65535], got {port}")
+    return m["ipv6"] or m["host"], port
+
+
+def cluster_environment() -> str | None:
+    """The cluster launcher that :func:`jax.distributed.initialize` would detect.
+
+    Asks each of JAX's cluster environments (SLURM, Open MPI, Cloud TPU, Kubernetes;
+    not the opt-in ``mpi4py`` one) whether it is present and reports it only when it
+    starts more than one process: a single-task ``srun`` or a single-host TPU VM
+    runs as one ordinary process.
+
+    Returns:
+      The environment's name (e.g. ``"SlurmCluster"``) or None.
+    """
+    try:
+        from jax._src import clusters
+
+        kinds = list(clusters.ClusterEnv._cluster_types)
+    except (ImportError, AttributeError):  # JAX moved its private registry
+        return None
+    for env in kinds:
+        if getattr(env, "opt_in_only_method", False):
+            continue
+        try:
+            if env.is_env_present() and env.get_process_count() > 1:
+                return env.__name__
+        except Exception:  # noqa: BLE001 - a half-configured environment is absent
+            continue
+    return None
+
+
+def initialize(
+    coordinator: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+    *,
+    timeout: int = 300,
+) -> bool:
+    """Joins this process to a multi-process JAX run, or does nothing.
+
+    With ``coordinator``, ``num_processes`` and ``process_id`` (all three), calls
+    :func:`jax.distributed.initialize` with them. With none of them, calls it
+    without arguments when :func:`cluster_environment` detects a launcher that
+    starts several processes (JAX reads the coordinator, count and id from its
+    environment), and otherwise does nothing: the run is single-process. When the
+    CPU's cross-process collectives are not set
+    (``jax_cpu_collectives_implementation``), gloo is chosen, so CPU devices of
+    different processes can exchange data. Call it before any JAX computation, in
+    every process; a second call does nothing.
+
+    Args:
+      coordinator: ``"HOST:PORT"`` where process 0 listens (every process passes
+        the same address).
+      num_processes: the number of processes (integer >= 1).
+      process_id: this process's index, in ``[0, num_processes)``.
+      timeout: seconds to wait for all processes to connect.
+
+    Returns:
+      True when this process is part of a :mod:`jax.distributed` run, False when
+      it runs alone.
+
+    Raises:
+      TypeError, ValueError: naming the argument (a partial set of the three, a
+        bad address, ``process_id >= num_processes``).
+      RuntimeError: when JAX has already computed something in this process.
+    """
+    given = {
+        "coordinator": coordinator,
+        "num_processes": num_processes,
+        "process_id": process_id,
+    }
+    if any(v is not None for v in given.values()):
+        missing = [k for k, v in given.items() if v is None]
+        if missing:
+            raise ValueError(
+                f"{missing[0]}: expected coordinator, num_processes and process_id "
+                f"together, got only {[k for k in given if k not in missing]}"
+            )
+        parse_address(coordinator)
+        num_processes = check_int("num_processes", num_processes, 1)
+        process_id = check_int("process_id", process_id, 0, num_processes - 1)
+    timeout = check_int("timeout", timeout, 1)
+    if jax.distributed.is_initialized():
+        return True
+    if coordinator is None and cluster_environment() is None:
+        return False
+    if jax.config.jax_cpu_collectives_implementation is None:
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(
+        coordinator_address=coordinator,
+        num_processes=num_processes,
+        process_id=process_id,
+        initialization_timeout=timeout,
+    )
+    return True
+
+
+def is_initialized() -> bool:
+    """Whether this process is part of a :mod:`jax.distributed` run."""
+    return jax.distributed.is_initialized()
+
+
+def is_writer() -> bool:
+    """Whether this process writes files, figures and summaries: process 0.
+
+    True in a single-process run. Every process computes; one writes.
+    """
+    return jax.process_index() == 0
