@@ -28,8 +28,9 @@ class Trajectory(NamedTuple):
       final: the params after the last step.
       diverged_step: int array, the first step (1-based, counted from the run's
         ``start_step``, so a continued run reports global steps) whose params or
-        the update rule's state (optimizer moments, ...) are not all finite, or -1. From that step on the run is over: later records and
-        ``final`` are NaN (so are the metrics; ``state`` is not meaningful).
+        the update rule's state (optimizer moments, ...) are not all finite, or
+        -1. From that step on the run is over: later records and ``final`` are NaN
+        (so are the metrics; ``state`` is not meaningful).
       steps: the global step index of each record (``start_step``,
         ``start_step + every``, ...).
       metrics: dict of per-record metrics (see :func:`simulate`).
