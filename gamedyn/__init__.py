@@ -2,8 +2,8 @@
 
 Layers, bottom to top (a module imports only from its own layer or below)::
 
-    _game, _validate, losses, regularizers, transforms, optimizers, io, outcomes,
-    data, models, metrics                      leaves: no games, no dynamics
+    _game, _validate, losses, regularizers, transforms, optimizers, io, results,
+    outcomes, data, models, metrics            leaves: no games, no dynamics
     games                                      players and losses
     dynamics                                   update rules (init/step pairs)
     simulation, train                          the scan core and long runs
@@ -27,6 +27,7 @@ from gamedyn import (
     optimizers,
     outcomes,
     regularizers,
+    results,
     simulation,
     sweeps,
     train,
@@ -34,6 +35,7 @@ from gamedyn import (
 )
 from gamedyn._game import Game, hamiltonian, vector_field
 from gamedyn.dynamics import Dynamics
+from gamedyn.results import load, save
 from gamedyn.simulation import METRICS, Trajectory, simulate
 from gamedyn.sweeps import sweep, sweep_keys
 
@@ -68,6 +70,9 @@ __all__ = [
     "outcomes",
     "plotting",
     "regularizers",
+    "results",
+    "save",
+    "load",
     "simulate",
     "simulation",
     "sweep",

@@ -44,6 +44,37 @@ class Trajectory(NamedTuple):
     metrics: dict[str, jax.Array]
     state: Any
 
+    def __repr__(self) -> str:
+        """Shapes and the run's summary, not the numbers (like equinox's trees)."""
+
+        def leaf(x) -> str:
+            if not hasattr(x, "shape"):
+                return repr(x)
+            dtype = jnp.dtype(x.dtype).name if hasattr(x, "dtype") else "?"
+            short = {"float32": "f32", "float64": "f64", "int32": "i32"}.get(
+                dtype, dtype
+            )
+            return f"{short}[{','.join(map(str, x.shape))}]"
+
+        def tree(t) -> str:
+            return str(jax.tree.map(leaf, t)).replace("'", "")
+
+        steps = self.steps
+        if _is_concrete(steps) and np.ndim(steps) == 1 and np.size(steps):
+            span = f"{int(steps[0])}..{int(steps[-1])} ({np.size(steps)} records)"
+        else:
+            span = leaf(steps)
+        diverged = self.diverged_step
+        if _is_concrete(diverged) and np.ndim(diverged) == 0:
+            diverged = int(diverged)
+        else:
+            diverged = leaf(diverged)
+        return (
+            f"Trajectory(steps={span}, diverged_step={diverged}, "
+            f"params={tree(self.params)}, final={tree(self.final)}, "
+            f"metrics={tree(self.metrics)}, state={type(self.state).__name__})"
+        )
+
 
 def _all_finite(tree) -> jax.Array:
     """Whether every floating-point leaf of ``tree`` is finite (other leaves, such

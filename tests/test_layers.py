@@ -27,6 +27,7 @@ LAYERS = [
             "gamedyn.transforms",
             "gamedyn.optimizers",
             "gamedyn.io",
+            "gamedyn.results",
             "gamedyn.outcomes",
             "gamedyn.data",
             "gamedyn.models",
