@@ -167,8 +167,8 @@ def load(path: str | os.PathLike) -> Any:
     """Reads a result written by :func:`save`.
 
     NamedTuples of gamedyn (and optax's optimizer states) come back as their types
-    (a type this version does not have comes back as a dict of its fields); JAX arrays as JAX arrays, NumPy arrays
-    as NumPy arrays, PRNG keys as keys.
+    (a type this version does not have comes back as a dict of its fields); JAX
+    arrays as JAX arrays, NumPy arrays as NumPy arrays, PRNG keys as keys.
 
     Raises:
       ValueError: when the file is not a gamedyn result or was written by a newer

@@ -13,6 +13,7 @@ from gamedyn.plotting.analysis import (
     plot_spectral_radii,
     plot_stability_region,
 )
+from gamedyn.plotting.animation import animate
 from gamedyn.plotting.mnist import (
     image_grid,
     plot_complex_eigenvalues,
@@ -29,6 +30,7 @@ from gamedyn.plotting.trajectories import (
 )
 
 __all__ = [
+    "animate",
     "OUTCOME_COLORS",
     "image_grid",
     "phase_diagram",
