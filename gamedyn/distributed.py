@@ -27,6 +27,8 @@ Example (each of two processes, ``--process-id`` 0 and 1)::
 from __future__ import annotations
 
 import re
+import socket
+import time
 from typing import Any
 
 import jax
@@ -129,6 +131,9 @@ def initialize(
     Raises:
       TypeError, ValueError: naming the argument (a partial set of the three, a
         bad address, ``process_id >= num_processes``).
+      OSError: when process 0 cannot listen on the coordinator's port;
+        ``TimeoutError`` when no process 0 answers at ``coordinator`` within
+        ``timeout`` (other processes).
       RuntimeError: when JAX has already computed something in this process.
     """
     given = {
@@ -151,6 +156,8 @@ def initialize(
         return True
     if coordinator is None and cluster_environment() is None:
         return False
+    if coordinator is not None:
+        _preflight(coordinator, process_id, timeout)
     if jax.config.jax_cpu_collectives_implementation is None:
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(
@@ -160,6 +167,39 @@ def initialize(
         initialization_timeout=timeout,
     )
     return True
+
+
+def _preflight(coordinator: str, process_id: int, timeout: int) -> None:
+    """Fails with a Python error where JAX would abort the process: process 0
+    cannot listen on the port, or no process 0 answers within ``timeout``."""
+    host, port = parse_address(coordinator)
+    if process_id == 0:
+        try:
+            if socket.has_dualstack_ipv6():  # JAX listens on [::]:port
+                server = socket.create_server(
+                    ("", port), family=socket.AF_INET6, dualstack_ipv6=True
+                )
+            else:
+                server = socket.create_server(("", port))
+            server.close()
+        except OSError as e:
+            raise OSError(
+                f"coordinator: process 0 cannot listen on port {port} "
+                f"({e.strerror or e})"
+            ) from None
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=1.0).close()
+            return
+        except OSError as e:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"coordinator: no process 0 answered at {coordinator} within "
+                    f"{timeout} s ({e.strerror or e})"
+                ) from None
+            time.sleep(0.1)
 
 
 def is_initialized() -> bool:

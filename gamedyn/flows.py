@@ -133,11 +133,10 @@ def _check_float_params(params: Any) -> Params:
     return params
 
 
-def _record_times(saveat: Any, t1: Any) -> jax.Array | None:
+def _record_times(saveat: Any, t1: Any, dtype) -> jax.Array | None:
     """The record times from ``saveat`` (None, an int or a 1-D array)."""
     if saveat is None:
         return None
-    dtype = jnp.result_type(float)
     if isinstance(saveat, (int, np.integer)) and not isinstance(saveat, bool):
         num = check_int("saveat", saveat, 2)
         return jnp.linspace(0.0, jnp.asarray(t1, dtype), num)
@@ -260,7 +259,12 @@ def flow(
     t1 = check_positive("t1", t1)
     if jnp.ndim(t1) != 0:
         raise ValueError(f"t1: expected a scalar, got shape {jnp.shape(t1)}")
-    ts = _record_times(saveat, t1)
+    # times in the params' precision (float32 params stay float32 under x64), and
+    # arrays, not Python numbers: diffrax's filter_jit would bake numbers into the
+    # compiled solve and re-trace for every new t1 / dt0
+    time_dtype = jnp.result_type(*jax.tree.leaves(params))
+    ts = _record_times(saveat, t1, time_dtype)
+    t1 = jnp.asarray(t1, time_dtype)
     if solver is None:
         solver = diffrax.Tsit5()
     elif not isinstance(solver, diffrax.AbstractSolver):
@@ -281,7 +285,7 @@ def flow(
                 "dt0, got None"
             )
     else:
-        dt0 = check_positive("dt0", dt0)
+        dt0 = jnp.asarray(check_positive("dt0", dt0), time_dtype)
     max_steps = check_int("max_steps", max_steps, 1)
     max_norm = jnp.inf if max_norm is None else check_positive("max_norm", max_norm)
     if not isinstance(dense, bool):
@@ -297,7 +301,7 @@ def flow(
         t1,
         dt0,
         params,
-        args=(key, jnp.asarray(max_norm, jnp.result_type(float))),
+        args=(key, jnp.asarray(max_norm, time_dtype)),
         saveat=diffrax.SaveAt(subs=subs, dense=dense),
         stepsize_controller=stepsize_controller,
         event=_BLOW_UP,
@@ -309,7 +313,7 @@ def flow(
     end = sol.ts[0][0]
     diverged_time = jnp.where(finished, jnp.inf, end)
     final = jax.tree.map(lambda y: jnp.where(finished, y[0], jnp.nan), sol.ys[0])
-    records, times = None, jnp.zeros((0,), jnp.result_type(float))
+    records, times = None, jnp.zeros((0,), time_dtype)
     if ts is not None:
         # diffrax leaves inf in the records it did not reach; the record at the
         # stopping time itself is masked too (it is beyond the blow-up threshold).

@@ -182,9 +182,9 @@ def _program(fn, names, sizes, per_device, devices):
 def _put(value: Any, sharding: NamedSharding) -> jax.Array:
     """``value`` replicated on the devices of ``sharding``.
 
-    Across processes, every process places its own copy (the grid must be the same
-    in every process): arrays of this process go through the host, PRNG keys as
-    their key data.
+    Across processes, every process places its own copy: arrays of this process go
+    through the host (PRNG keys as their key data), in JAX's dtype (float32 without
+    x64), as :func:`jax.device_put` checks that every process passed the same.
     """
     if sharding.is_fully_addressable or (
         isinstance(value, jax.Array) and not value.is_fully_addressable
@@ -195,7 +195,10 @@ def _put(value: Any, sharding: NamedSharding) -> jax.Array:
     ):
         data = _put(jax.random.key_data(value), sharding)
         return jax.random.wrap_key_data(data, impl=jax.random.key_impl(value))
-    return jax.device_put(np.asarray(value), sharding)
+    value = np.asarray(value)
+    return jax.device_put(
+        value.astype(jax.dtypes.canonicalize_dtype(value.dtype)), sharding
+    )
 
 
 def _to_host(tree):

@@ -12,14 +12,15 @@ Each chunk is one call of the library's scan core, :func:`gamedyn.simulate`, wit
 ``start_step`` at the chunk's first step, so the key schedule is the same as in a
 single ``simulate`` call. Checkpoints hold a :class:`TrainState` (params, the
 dynamics' state, the model's non-trainable state such as batch-norm running
-averages, the step and the RNG key) and are written through :mod:`gamedyn.io`
-(atomically: a crash never leaves a torn checkpoint).
+averages, the step and the RNG key) and the caller's ``metadata`` (the run's
+settings), and are written through :mod:`gamedyn.io`: atomically (a crash never
+leaves a torn checkpoint) and with a checksum. While it trains, :func:`train` holds
+the lock of its ``out_dir`` (:func:`gamedyn.io.lock_directory`).
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -154,7 +155,9 @@ def run_steps(
 
 
 @functools.partial(jax.jit, static_argnames="game")
-def _eval_losses(game: Game, params: Params, key: jax.Array) -> jax.Array:
+def eval_losses(game: Game, params: Params, key: jax.Array) -> jax.Array:
+    """The players' losses ``(n,)`` at ``params`` on ``key`` (jit-compiled once per
+    game; the log's losses)."""
     return jnp.stack(game.losses(params, key))
 
 
@@ -175,6 +178,7 @@ def train(
     loss_names: Sequence[str] | None = None,
     callback: Callable[[TrainState], dict | None] | None = None,
     progress: Callable[[int, dict], None] | None = None,
+    metadata: Any = None,
 ) -> TrainState:
     """Trains until ``state.step == target_step`` (or the params diverge).
 
@@ -188,6 +192,12 @@ def train(
     being finite ends the run early: its record has ``"diverged_step"``, it is
     checkpointed, and the returned state is at the end of that chunk (``step <
     target_step``; its params are NaN).
+
+    With ``out_dir``, the directory is locked for the whole call
+    (:func:`gamedyn.io.lock_directory`; another process gets a
+    :class:`~gamedyn.io.DirectoryLockedError`), a torn last line of the log is set
+    aside (:func:`gamedyn.io.repair_log`) and the records after ``state.step``
+    are dropped: they belong to a past that this call repeats.
 
     Args:
       dynamics: any :class:`gamedyn.Dynamics`.
@@ -212,9 +222,15 @@ def train(
         are added to the log record (e.g. an FID).
       progress: ``progress(step, record)`` called after every chunk with the step
         reached and the chunk's record (its losses), e.g. to advance a progress bar.
+      metadata: JSON-able data stored in every checkpoint (the run's settings; see
+        :func:`gamedyn.io.checkpoint_metadata`).
 
     Returns:
       The final :class:`TrainState`.
+
+    Raises:
+      DirectoryLockedError: (an ``OSError``) when another process holds
+        ``out_dir``'s lock.
     """
     if not isinstance(state, TrainState):
         raise TypeError(f"state: expected a TrainState, got {type(state).__name__}")
@@ -246,52 +262,60 @@ def train(
             else tuple(f"loss_{i}" for i in range(n_players))
         )
     eval_key = jax.random.key(0) if eval_key is None else eval_key
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
+
+    def save(state: TrainState) -> None:
+        io.save_checkpoint(out_dir, state, keep, metadata)
+
+    def loop(state: TrainState) -> TrainState:
+        t0 = time.perf_counter()
+        try:
+            while int(state.step) < target_step:
+                s = int(state.step)
+                ends = [chunk - s % chunk, target_step - s, log_every - s % log_every]
+                if checkpoint_every:
+                    ends.append(checkpoint_every - s % checkpoint_every)
+                n = min(ends)
+                new_state, diverged_step = run_steps(
+                    dynamics, update_state, n, state, unroll
+                )
+                jax.block_until_ready(new_state)
+                state = new_state
+                s += n
+                diverged = int(diverged_step) >= 0
+                record: dict[str, Any] = {"step": s}
+                if game is not None:
+                    values = np.asarray(eval_losses(game, state.params, eval_key))
+                    record.update({k: float(v) for k, v in zip(loss_names, values)})
+                if diverged:
+                    record["diverged_step"] = int(diverged_step)
+                if s % log_every == 0 or s == target_step or diverged:
+                    if callback is not None and not diverged:
+                        record.update(callback(state) or {})
+                    record["time"] = round(time.perf_counter() - t0, 3)
+                    if out_dir is not None:
+                        io.append_log(out_dir, io.jsonable(record))
+                if progress is not None:
+                    progress(s, record)
+                if out_dir is not None and (
+                    (checkpoint_every and s % checkpoint_every == 0)
+                    or s == target_step
+                    or diverged
+                ):
+                    save(state)
+                if diverged:
+                    break
+        except KeyboardInterrupt:
+            if out_dir is not None:
+                save(state)
+            raise
+        if out_dir is not None and not io.list_checkpoints(out_dir):
+            save(state)
+        return state
+
+    if out_dir is None:
+        return loop(state)
+    with io.lock_directory(out_dir, name="out_dir"):
+        io.repair_log(out_dir)
         if target_step > start:  # the records after ``start`` belong to another past
             io.truncate_log(out_dir, start)
-
-    t0 = time.perf_counter()
-    try:
-        while int(state.step) < target_step:
-            s = int(state.step)
-            ends = [chunk - s % chunk, target_step - s, log_every - s % log_every]
-            if checkpoint_every:
-                ends.append(checkpoint_every - s % checkpoint_every)
-            n = min(ends)
-            new_state, diverged_step = run_steps(
-                dynamics, update_state, n, state, unroll
-            )
-            jax.block_until_ready(new_state)
-            state = new_state
-            s += n
-            diverged = int(diverged_step) >= 0
-            record: dict[str, Any] = {"step": s}
-            if game is not None:
-                values = np.asarray(_eval_losses(game, state.params, eval_key))
-                record.update({k: float(v) for k, v in zip(loss_names, values)})
-            if diverged:
-                record["diverged_step"] = int(diverged_step)
-            if s % log_every == 0 or s == target_step or diverged:
-                if callback is not None and not diverged:
-                    record.update(callback(state) or {})
-                record["time"] = round(time.perf_counter() - t0, 3)
-                if out_dir is not None:
-                    io.append_log(out_dir, io.jsonable(record))
-            if progress is not None:
-                progress(s, record)
-            if out_dir is not None and (
-                (checkpoint_every and s % checkpoint_every == 0)
-                or s == target_step
-                or diverged
-            ):
-                io.save_checkpoint(out_dir, state, keep)
-            if diverged:
-                break
-    except KeyboardInterrupt:
-        if out_dir is not None:
-            io.save_checkpoint(out_dir, state, keep)
-        raise
-    if out_dir is not None and not io.list_checkpoints(out_dir):
-        io.save_checkpoint(out_dir, state, keep)
-    return state
+        return loop(state)

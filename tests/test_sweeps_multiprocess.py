@@ -1,13 +1,21 @@
 """gamedyn.sweep across real processes joined by jax.distributed (gloo on CPU).
 
-Each test starts N Python processes on this machine (2 CPU devices each, forced with
-``XLA_FLAGS``), joined through :func:`gamedyn.distributed.initialize` with a
-coordinator on a free local port, and compares what every process receives with a
-single-process run of the same script on ``2 N`` devices (the same per-device
-programs: equal to the last bit) and on one device (float64, 1e-12). The grids do
-not divide the device count, so padding and trimming are exercised; the
-``sweep_keys`` grid is chunked, so several gathers run. A worker that fails or hangs
-makes the others fail or time out; every process is killed before the test ends.
+``test_sweeps_across_processes`` starts 2 and 4 Python processes on this machine,
+2 CPU devices each (``XLA_FLAGS``), joined by :func:`gamedyn.distributed.initialize`
+through a coordinator on a free local port: the 4 processes get the coordinator,
+count and id as arguments, the 2 processes find them in an emulated SLURM ``srun``
+environment, as a cluster launcher would set it. Every process runs a 5 x 3
+Dirac-GAN phase diagram (:func:`gamedyn.experiments.dirac_sweep.run`), a grid with
+seeds as an axis (:func:`gamedyn.sweep_keys`) and a 3-seed mixture-of-Gaussians
+GAN, in float64; none of the grids divides the device count. What every process
+receives must equal a single-process run on one device to the last bit: the
+reference evaluates the same number of configurations per call and device (its
+``chunk_size``), so its per-device programs are the multi-process ones.
+
+The workers compile with ``--xla_backend_optimization_level=0`` (LLVM's
+optimizations off, as in the reference): compiles are 5x faster and the programs
+compared are the same. A worker that fails or hangs fails the test with its output;
+every process is killed before the test ends.
 """
 
 from __future__ import annotations
@@ -20,8 +28,11 @@ import sys
 import textwrap
 import time
 
+import jax
 import numpy as np
 import pytest
+
+from gamedyn import distributed
 
 WORKER = textwrap.dedent(
     """
@@ -34,62 +45,68 @@ WORKER = textwrap.dedent(
 
     import gamedyn as gd
     from gamedyn import distributed
-    from gamedyn.experiments import mog
-    from gamedyn.experiments.dirac_sweep import dirac_run
+    from gamedyn.experiments import dirac_sweep, mog
     from gamedyn.metrics.modes import mode_counts
 
-    coordinator, n, i, out, mog_run = sys.argv[1:6]
-    n, i = int(n), int(i)
-    t0 = time.perf_counter()
-    if n > 1:
+    out, tasks, how = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
+    cpu = {"import": time.process_time()}
+    if how == "flags":
+        coordinator, n, i = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
         joined = distributed.initialize(coordinator, n, i, timeout=60)
-    else:
-        joined = distributed.initialize()  # no flags, no launcher: alone
-    t_init = time.perf_counter() - t0
+    else:  # "env" (a cluster launcher's environment) or "single" (none)
+        joined = distributed.initialize(timeout=60)
+    cpu["init"] = time.process_time() - cpu["import"]
 
-    # 5 x 3 Dirac-GAN configurations: not a multiple of 4 or 8 devices.
-    grid = {"lr": np.linspace(0.1, 1.0, 5), "gamma": np.linspace(0.0, 1.0, 3)}
-    dirac = dirac_run("optimistic", num_steps=40, every=4)
+    lr, gamma = np.linspace(0.1, 1.0, 5), np.linspace(0.0, 1.0, 3)
+    start = (1.0, 1.0)
+    study = dirac_sweep.Config(rule="optimistic", lr=tuple(lr), gamma=tuple(gamma),
+                               steps=40, every=4, start=start)
+
+    def sweep(fn, grid, devices=None):
+        # 2 configurations per device and compiled call, on every mesh
+        chunk = 2 * len(devices or jax.devices())
+        return gd.sweep(fn, grid, chunk_size=chunk, devices=devices)
 
     def noisy(key, lr):  # the seed is a grid axis: instance noise needs the key
         game = gd.games.dirac_gan(instance_noise=0.3)
         dyn = gd.dynamics.simultaneous(game, gd.optimizers.make("sgd", lr))
-        traj = gd.simulate(dyn, game.init(None), 40, key=key, every=40)
+        traj = gd.simulate(dyn, game.init(None), 40, key=key, every=10)
         return {"final": jax.numpy.stack(traj.final), "params": traj.params}
 
-    cfg = mog.Config(hidden=16, g_layers=2, d_layers=1, batch_size=64)
-    exp = mog.build(cfg, 20)
+    exp = mog.build(mog.Config(hidden=16, g_layers=2, d_layers=1, batch_size=64), 20)
 
     def gan(key):  # one seed of a small mixture-of-Gaussians GAN, 20 steps
-        params = exp.game.init(key)
-        traj = gd.simulate(exp.dynamics, params, 20, key=key, every=20,
-                           record_params=False, metrics=("losses",),
-                           game=exp.game)
-        g = traj.state.average[0]
+        traj = gd.simulate(exp.dynamics, exp.game.init(key), 20, key=key, every=10,
+                           record_params=False, metrics=("losses",), game=exp.game)
         z = exp.sample_noise(jax.random.fold_in(key, 99), 256)
-        x = exp.generator.apply({"params": g}, z)
-        counts = mode_counts(x, exp.mixture.centers, exp.mixture.std)
-        return {"samples": x, "counts": counts, "losses": traj.metrics["losses"],
+        x = exp.generator.apply({"params": traj.state.average[0]}, z)
+        return {"samples": x, "losses": traj.metrics["losses"],
+                "counts": mode_counts(x, exp.mixture.centers, exp.mixture.std),
                 "diverged_step": traj.diverged_step}
 
-    def sweeps(devices):
-        return {
-            "dirac": gd.sweep(dirac, grid, devices=devices),
-            "keys": gd.sweep(noisy, {"key": gd.sweep_keys(0, 3), "lr": grid["lr"]},
-                             chunk_size=4, devices=devices),
-            "mog": gd.sweep(gan, {"key": gd.sweep_keys(1, 3)}, devices=devices),
-        }
+    def study_run(width=None):  # None: the default chunk, all configs at once
+        chunk = study.chunk_size if width is None else width * jax.device_count()
+        return dirac_sweep.run(study._replace(chunk_size=chunk))._asdict()
 
-    t0 = time.perf_counter()
-    results = {"all": sweeps(None)}
-    t_sweep = time.perf_counter() - t0
-    results["local"] = {"dirac": gd.sweep(dirac, grid, devices=jax.local_devices())}
-    if n == 1:
-        results["one"] = sweeps(jax.devices()[:1])
-    if mog_run == "1":
-        r = mog.run(cfg, steps=20, seeds=3, snapshots=2, num_plot=64)
-        results["mog_run"] = {"snapshots": r.snapshots, "counts": r.counts,
-                              "params": r.params}
+    TASKS = {
+        "study": study_run,
+        "study2": lambda: study_run(2),
+        "study4": lambda: study_run(4),
+        "keys": lambda: sweep(noisy, {"key": gd.sweep_keys(0, 3), "lr": lr}),
+        "mog": lambda: sweep(gan, {"key": gd.sweep_keys(1, 3)}),
+        "local": lambda: sweep(  # each process alone on its own devices
+            dirac_sweep.dirac_run("optimistic", num_steps=40, every=4, start=start),
+            {"lr": lr, "gamma": gamma},
+            jax.local_devices(),
+        ),
+    }
+    results = {}
+    for task in tasks:
+        c0 = time.process_time()
+        results[task] = TASKS[task]()
+        cpu[task] = time.process_time() - c0
+
+    i = jax.process_index()
     flat = {
         jax.tree_util.keystr(path): np.asarray(leaf)
         for path, leaf in jax.tree_util.tree_flatten_with_path(results)[0]
@@ -99,19 +116,18 @@ WORKER = textwrap.dedent(
         open(f"{out}/written_by_{i}", "w").close()
     meta = {
         "joined": joined,
-        "process_index": jax.process_index(),
         "process_count": jax.process_count(),
         "devices": jax.device_count(),
         "local_devices": jax.local_device_count(),
-        "init_s": t_init,
-        "sweep_s": t_sweep,
+        "cpu_s": cpu,
     }
     with open(f"{out}/process{i}.json", "w") as f:
         json.dump(meta, f)
     """
 )
 
-TIMEOUT = 180
+TIMEOUT = 240
+LAUNCHER_VARS = ("SLURM_", "OMPI_", "PMI_", "JAX_", "TPU_", "MEGASCALE_")
 
 
 def free_port() -> int:
@@ -121,21 +137,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env(devices: int) -> dict[str, str]:
+def worker_env(devices: int, **extra: str) -> dict[str, str]:
+    """This environment without any launcher's variables, on ``devices`` CPUs."""
     env = {
         k: v
         for k, v in os.environ.items()
-        # no launcher environment may leak in: the runs here are set by hand
-        if not k.startswith(("SLURM_", "OMPI_", "PMI_", "JAX_", "TPU_", "MEGASCALE_"))
+        if not k.startswith(LAUNCHER_VARS)
         and k not in ("XLA_FLAGS", "KUBERNETES_SERVICE_HOST")
     }
-    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    env["XLA_FLAGS"] = (
+        f"--xla_force_host_platform_device_count={devices} "
+        "--xla_backend_optimization_level=0"
+    )
     env["JAX_PLATFORMS"] = "cpu"
+    env.update(extra)
     return env
 
 
-def launch(script, out, num_processes: int, devices: int, mog_run: bool) -> float:
-    """Runs ``script`` as ``num_processes`` processes joined on a free local port.
+def launch(commands: list[list[str]], envs: list[dict], logs) -> float:
+    """Runs one process per command, all at once, until every one has exited.
 
     Returns:
       The wall-clock seconds until the last process exited.
@@ -143,18 +163,16 @@ def launch(script, out, num_processes: int, devices: int, mog_run: bool) -> floa
     Fails the test with the output of the first process that failed or hung, after
     killing every process.
     """
-    coordinator = f"localhost:{free_port()}"
-    procs, logs = [], []
+    procs, files = [], []
     t0 = time.perf_counter()
     try:
-        for i in range(num_processes):
-            args = [coordinator, num_processes, i, out, int(mog_run)]
-            logs.append(open(out / f"process{i}.log", "w"))  # noqa: SIM115
+        for i, (command, env) in enumerate(zip(commands, envs)):
+            files.append(open(logs / f"log{i}.txt", "w"))  # noqa: SIM115
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, str(script), *map(str, args)],
-                    env=_env(devices),
-                    stdout=logs[-1],
+                    [sys.executable, *command],
+                    env=env,
+                    stdout=files[-1],
                     stderr=subprocess.STDOUT,
                 )
             )
@@ -163,114 +181,227 @@ def launch(script, out, num_processes: int, devices: int, mog_run: bool) -> floa
             try:
                 proc.wait(timeout=left)
             except subprocess.TimeoutExpired:
-                pytest.fail(f"process {i} of {num_processes} timed out")
+                pytest.fail(f"process {i} of {len(procs)} timed out after {TIMEOUT} s")
             if proc.returncode != 0:
-                log = (out / f"process{i}.log").read_text()
+                log = (logs / f"log{i}.txt").read_text()
                 pytest.fail(
-                    f"process {i} of {num_processes} exited with "
-                    f"{proc.returncode}:\n{log[-4000:]}"
+                    f"process {i} of {len(procs)} exited with {proc.returncode}:\n"
+                    f"{log[-4000:]}"
                 )
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        for log in logs:
-            log.close()
+        for f in files:
+            f.close()
     return time.perf_counter() - t0
 
 
-@pytest.fixture(scope="module", params=[2, 4], ids=lambda n: f"{n}proc")
-def runs(request, tmp_path_factory):
-    """The N-process run and its single-process reference on 2 N devices."""
-    n = request.param
-    root = tmp_path_factory.mktemp(f"multiprocess{n}")
-    script = root / "worker.py"
-    script.write_text(WORKER)
-    ref_dir, multi_dir = root / "single", root / "multi"
-    ref_dir.mkdir()
-    multi_dir.mkdir()
-    mog_run = n == 2  # the vmapped gamedyn.experiments.mog.run, once
-    launch(script, ref_dir, 1, 2 * n, mog_run)
-    seconds = launch(script, multi_dir, n, 2, mog_run)
-    ref = dict(np.load(ref_dir / "process0.npz"))
-    procs = [dict(np.load(multi_dir / f"process{i}.npz")) for i in range(n)]
-    metas = [json.loads((multi_dir / f"process{i}.json").read_text()) for i in range(n)]
-    return {
-        "n": n,
-        "ref": ref,
-        "procs": procs,
-        "metas": metas,
-        "dir": multi_dir,
-        "seconds": seconds,
-    }
+def load(folder, i: int) -> tuple[dict, dict]:
+    arrays = dict(np.load(folder / f"process{i}.npz"))
+    return arrays, json.loads((folder / f"process{i}.json").read_text())
 
 
-def _part(flat: dict, prefix: str) -> dict:
+def part(flat: dict, prefix: str) -> dict:
+    prefix = f"['{prefix}']"
     return {k[len(prefix) :]: v for k, v in flat.items() if k.startswith(prefix)}
 
 
-def _assert_equal(got: dict, want: dict, what: str) -> None:
-    assert got.keys() == want.keys() and got, what
-    for name in want:
-        np.testing.assert_array_equal(got[name], want[name], err_msg=f"{what}{name}")
+def assert_same(got: dict, want: dict, what: str) -> None:
+    """Equal to the last bit: same names, shapes, dtypes and values (NaN == NaN)."""
+    assert got and got.keys() == want.keys(), what
+    differ = [
+        name
+        for name, value in want.items()
+        if got[name].dtype != value.dtype
+        or not np.array_equal(got[name], value, value.dtype.kind in "fc")
+    ]
+    for name in differ:
+        assert got[name].dtype == want[name].dtype, f"{what}{name}"
+        np.testing.assert_array_equal(got[name], want[name], err_msg=f"{what}{differ}")
 
 
-def test_processes_join_one_runtime(runs):
-    n = runs["n"]
-    for i, meta in enumerate(runs["metas"]):
-        assert meta["joined"] is True
-        assert meta["process_index"] == i
-        assert meta["process_count"] == n
-        assert meta["devices"] == 2 * n
-        assert meta["local_devices"] == 2
+# What each run computes: the 4 processes skip the GAN (8 s of compilation each).
+TASKS = {2: ("study", "keys", "mog", "local"), 4: ("study", "keys")}
 
 
-def test_files_are_written_by_process_0_only(runs):
-    assert sorted(p.name for p in runs["dir"].glob("written_by_*")) == ["written_by_0"]
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The worker's results in one process on 2 devices, without jax.distributed.
+
+    The Dirac-GAN study at 2 and 4 configurations per device: as spread over the 8
+    devices of 4 processes and the 4 of 2 processes.
+    """
+    root = tmp_path_factory.mktemp("single")
+    (root / "worker.py").write_text(WORKER)
+    tasks = "study2,study4,keys,mog,local"
+    launch(
+        [[str(root / "worker.py"), str(root), tasks, "single"]], [worker_env(2)], root
+    )
+    arrays, meta = load(root, 0)
+    assert meta["joined"] is False and meta["process_count"] == 1
+    assert meta["devices"] == 2
+    return arrays
 
 
-@pytest.mark.parametrize("study", ["dirac", "keys", "mog"])
-def test_every_process_receives_the_single_process_result(runs, study):
-    prefix = f"['all']['{study}']"
-    want = _part(runs["ref"], prefix)
-    for i, got in enumerate(runs["procs"]):
-        _assert_equal(_part(got, prefix), want, f"process {i}, {study}")
+@pytest.mark.parametrize("n", [2, 4])
+def test_sweeps_across_processes(n, reference, tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    tasks = ",".join(TASKS[n])
+    port = free_port()
+    if n == 2:  # as srun starts them: everything in the environment
+        commands = [[str(script), str(tmp_path), tasks, "env"]] * n
+        envs = [
+            worker_env(
+                2,
+                SLURM_JOB_ID="4242",
+                SLURM_STEP_NODELIST="localhost",
+                SLURM_NTASKS=str(n),
+                SLURM_PROCID=str(i),
+                SLURM_LOCALID=str(i),
+                JAX_COORDINATOR_PORT=str(port),
+            )
+            for i in range(n)
+        ]
+    else:  # as typed by hand: coordinator, number of processes, process id
+        commands = [
+            [str(script), str(tmp_path), tasks, "flags", f"localhost:{port}", str(n)]
+            + [str(i)]
+            for i in range(n)
+        ]
+        envs = [worker_env(2)] * n
+    launch(commands, envs, tmp_path)
+
+    width = -(-15 // (2 * n))  # configurations per device of the 5 x 3 study
+    for i in range(n):
+        got, meta = load(tmp_path, i)
+        assert meta["joined"] is True, f"process {i}"
+        assert meta["process_count"] == n, f"process {i}"
+        assert meta["devices"] == 2 * n and meta["local_devices"] == 2
+        for task in TASKS[n]:
+            want = f"study{width}" if task == "study" else task
+            assert_same(part(got, task), part(reference, want), f"process {i}: ")
+    # every cell holds its own configuration, not a copy of the padding
+    assert got["['study']['outcome']"].shape == (5, 3)
+    assert len(np.unique(got["['study']['distance']"])) == 15
+    assert got["['keys']['final']"].shape == (3, 5, 2)
+    assert len(np.unique(got["['keys']['final']"][:, :, 0])) == 15
+    if "mog" in TASKS[n]:
+        assert got["['mog']['samples']"].shape == (3, 256, 2)
+        assert got["['mog']['samples']"].dtype == np.float64
+        assert len(np.unique(got["['mog']['losses']"][:, -1, 0])) == 3
+    assert sorted(p.name for p in tmp_path.glob("written_by_*")) == ["written_by_0"]
 
 
-@pytest.mark.parametrize("study", ["dirac", "keys", "mog"])
-def test_equals_a_run_on_one_device(runs, study):
-    prefix = f"['all']['{study}']"
-    one = _part(runs["ref"], f"['one']['{study}']")
-    got = _part(runs["procs"][-1], prefix)
-    assert got.keys() == one.keys()
-    for name, want in one.items():
-        assert got[name].dtype == want.dtype
-        if np.issubdtype(want.dtype, np.floating):
-            assert want.dtype == np.float64
-            np.testing.assert_allclose(got[name], want, rtol=1e-12, atol=1e-12)
-        else:
-            np.testing.assert_array_equal(got[name], want, err_msg=name)
+# --- gamedyn.distributed in this process: checks that start nothing --------------
 
 
-def test_dirac_grid_has_its_shape_and_cells(runs):
-    out = _part(runs["procs"][0], "['all']['dirac']")
-    assert out["['rate']"].shape == (5, 3)
-    assert out["['outcome']"].dtype.kind == "i"
-    assert np.all(np.isfinite(out["['rate']"]))
-    # distinct configurations give distinct runs: no cell is a copy of the padding
-    assert len(np.unique(out["['distance']"])) == 15
+@pytest.fixture
+def no_launcher(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(LAUNCHER_VARS) or name == "KUBERNETES_SERVICE_HOST":
+            monkeypatch.delenv(name)
 
 
-def test_local_devices_sweep_alone(runs):
-    want = _part(runs["ref"], "['all']['dirac']")
-    for i, got in enumerate(runs["procs"]):
-        _assert_equal(_part(got, "['local']['dirac']"), want, f"process {i} local")
+def test_alone_without_arguments_or_launcher(no_launcher):
+    if distributed.cluster_environment() is not None:
+        pytest.skip("this machine is a cluster node JAX detects")
+    assert distributed.initialize() is False
+    assert not distributed.is_initialized()
+    assert distributed.is_writer()
 
 
-def test_mog_run_under_jax_distributed(runs):
-    if runs["n"] != 2:
-        pytest.skip("gamedyn.experiments.mog.run is checked with 2 processes")
-    want = _part(runs["ref"], "['mog_run']")
-    for i, got in enumerate(runs["procs"]):
-        _assert_equal(_part(got, "['mog_run']"), want, f"process {i} mog.run")
+def test_detects_a_launcher_of_several_processes(no_launcher, monkeypatch):
+    if distributed.cluster_environment() is not None:
+        pytest.skip("this machine is a cluster node JAX detects")
+    srun = {
+        "SLURM_JOB_ID": "7",
+        "SLURM_STEP_NODELIST": "node[01-02]",
+        "SLURM_NTASKS": "2",
+        "SLURM_PROCID": "1",
+        "SLURM_LOCALID": "0",
+    }
+    for name, value in srun.items():
+        monkeypatch.setenv(name, value)
+    assert distributed.cluster_environment() == "SlurmCluster"
+    monkeypatch.setenv("SLURM_NTASKS", "1")  # srun -n 1: one ordinary process
+    assert distributed.cluster_environment() is None
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        (dict(coordinator="localhost:1234"), ValueError, "num_processes: expected"),
+        (
+            dict(coordinator="localhost:1234", num_processes=2),
+            ValueError,
+            "process_id: expected coordinator, num_processes and process_id",
+        ),
+        (
+            dict(coordinator="localhost", num_processes=2, process_id=0),
+            ValueError,
+            "coordinator: expected HOST:PORT",
+        ),
+        (
+            dict(coordinator="h:70000", num_processes=2, process_id=0),
+            ValueError,
+            r"coordinator: expected a port in \[1, 65535\], got 70000",
+        ),
+        (
+            dict(coordinator="h:1", num_processes=2, process_id=2),
+            ValueError,
+            r"process_id: expected an integer in \[0, 1\], got 2",
+        ),
+        (
+            dict(coordinator="h:1", num_processes=0, process_id=0),
+            ValueError,
+            "num_processes: expected an integer >= 1, got 0",
+        ),
+        (
+            dict(coordinator="h:1", num_processes=2.0, process_id=0),
+            TypeError,
+            "num_processes: expected an integer",
+        ),
+        (dict(coordinator=1234, num_processes=2, process_id=0), TypeError, "HOST"),
+        (dict(timeout=0), ValueError, "timeout: expected an integer >= 1"),
+    ],
+)
+def test_initialize_checks_its_arguments_first(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        distributed.initialize(**kwargs)
+    assert not distributed.is_initialized()
+
+
+@pytest.mark.parametrize(
+    "text,parsed",
+    [
+        ("localhost:1234", ("localhost", 1234)),
+        ("10.0.0.1:65535", ("10.0.0.1", 65535)),
+        ("node-01.cluster:8476", ("node-01.cluster", 8476)),
+        ("[::1]:1234", ("::1", 1234)),
+    ],
+)
+def test_parse_address(text, parsed):
+    assert distributed.parse_address(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["", ":1234", "host:", "host:port", "::1:1234", "h:0"])
+def test_parse_address_refuses(text):
+    with pytest.raises(ValueError, match="coordinator: expected"):
+        distributed.parse_address(text)
+
+
+def test_sweep_of_one_process_stays_on_the_host(monkeypatch):
+    # a fully addressable chunk is copied, never gathered (no collective)
+    from jax.experimental import multihost_utils
+
+    import gamedyn as gd
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("process_allgather called on one process")
+
+    monkeypatch.setattr(multihost_utils, "process_allgather", refuse)
+    out = gd.sweep(lambda a: a * 2.0, {"a": np.arange(3.0)}, devices=jax.devices()[:1])
+    np.testing.assert_array_equal(out, [0.0, 2.0, 4.0])

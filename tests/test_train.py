@@ -211,6 +211,7 @@ def test_checkpoints_are_pruned_and_atomic(tmp_path):
     )
     names = sorted(os.listdir(tmp_path))
     assert names == [
+        ".gamedyn.lock",  # the directory's lock file (released, kept in place)
         "checkpoint_000000008.msgpack",
         "checkpoint_000000010.msgpack",
         "metrics.jsonl",
@@ -218,7 +219,7 @@ def test_checkpoints_are_pruned_and_atomic(tmp_path):
     rec = io.read_log(str(tmp_path))[-1]
     assert rec["step"] == 10 and set(rec) >= {"loss_g", "loss_d", "time"}
     loss = game.losses(
-        io.load_checkpoint(str(tmp_path / names[1]), s0).params, jax.random.key(0)
+        io.load_checkpoint(str(tmp_path / names[2]), s0).params, jax.random.key(0)
     )
     np.testing.assert_allclose(rec["loss_g"], float(loss[0]), rtol=1e-6)
 
@@ -259,3 +260,42 @@ def test_bad_arguments():
         T.train(dyn, s0, 3, progress=False)
     with pytest.raises(TypeError, match="dynamics: expected a gamedyn.Dynamics"):
         T.init_state(object(), s0.params, jax.random.key(0))
+
+
+def test_checkpoints_carry_the_metadata_and_a_torn_log_line_is_set_aside(tmp_path):
+    """Every checkpoint holds the caller's metadata; a log line torn by a crash is
+    moved to metrics.jsonl.torn when the run resumes, and the log goes on equal to
+    an unbroken run's."""
+    game, dyn, s0 = _dirac()
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    kw = dict(game=game, chunk=2, checkpoint_every=2, metadata={"run": "x"})
+    T.train(dyn, s0, 6, out_dir=a, **kw)
+    T.train(dyn, s0, 4, out_dir=b, **kw)
+    assert {io.checkpoint_metadata(p)["run"] for _, p in io.list_checkpoints(b)} == {
+        "x"
+    }
+    with open(os.path.join(b, io.LOG_NAME), "a") as f:
+        f.write('{"step": 6, "loss_g": 0.12')  # a kill or a full disk mid-write
+    half = io.load_checkpoint(io.latest_checkpoint(b), s0)
+    with pytest.warns(io.RunWarning, match=r"metrics.jsonl: line 3 was torn"):
+        T.train(dyn, half, 6, out_dir=b, **kw)
+    assert _without_time(io.read_log(b)) == _without_time(io.read_log(a))
+    with open(os.path.join(b, io.LOG_NAME + ".torn")) as f:
+        assert f.read() == '{"step": 6, "loss_g": 0.12\n'
+
+
+def test_train_holds_the_directory_lock(tmp_path):
+    """A lock held elsewhere (here another lock object on the same file, as another
+    process would) stops train before any step; inside the lock's holder, train
+    takes it again."""
+    import filelock
+
+    _, dyn, s0 = _dirac()
+    other = filelock.FileLock(str(tmp_path / io.LOCK_NAME), timeout=0)
+    with other:
+        with pytest.raises(io.DirectoryLockedError, match="out_dir: .* is in use"):
+            T.train(dyn, s0, 4, out_dir=str(tmp_path))
+    assert io.list_checkpoints(str(tmp_path)) == []
+    with io.lock_directory(str(tmp_path)):
+        T.train(dyn, s0, 4, out_dir=str(tmp_path))
+    assert [s for s, _ in io.list_checkpoints(str(tmp_path))] == [4]

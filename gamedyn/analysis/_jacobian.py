@@ -20,6 +20,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from gamedyn._game import Game, Params, check_params, player_loss, vector_field
+from gamedyn._validate import check_int
 from gamedyn.dynamics._base import Dynamics
 
 
@@ -292,15 +293,171 @@ def flat_step(
     return step, split.flat, split.rebuild
 
 
+def _dynamics_period(dynamics: Dynamics) -> int:
+    period = dynamics.period
+    if isinstance(period, bool) or not isinstance(period, (int, np.integer)):
+        raise TypeError(
+            f"dynamics: expected an integer period, got {type(period).__name__}"
+        )
+    if period < 1:
+        raise ValueError(f"dynamics: expected a period >= 1, got {period}")
+    return int(period)
+
+
+def _float_part(tree: Any) -> jax.Array:
+    """The floating-point leaves of ``tree``, flattened (``ravel_pytree`` order)."""
+    return ravel_pytree([x for x in jax.tree.leaves(tree) if _is_float(x)])[0]
+
+
+def _with_floats(z: jax.Array, like: Any) -> Any:
+    """``like`` with its floating-point leaves replaced by the flat vector ``z``."""
+    leaves, treedef = jax.tree.flatten(like)
+    floats = [x for x in leaves if _is_float(x)]
+    new = iter(ravel_pytree(floats)[1](z))
+    return treedef.unflatten([next(new) if _is_float(x) else x for x in leaves])
+
+
+def _flat_map(dynamics: Dynamics, like: Any, key, steps: int):
+    """``z -> floats(F^steps(with_floats(z, like)))``: ``steps`` steps of the rule
+    as a map on the floating-point leaves of ``(params, state)``; integer and
+    boolean leaves (counters, flags) start from ``like`` and evolve with the
+    steps."""
+    dtypes = [jnp.result_type(x) for x in jax.tree.leaves(like) if _is_float(x)]
+
+    def fn(z: jax.Array) -> jax.Array:
+        tree = _with_floats(z, like)
+        if steps <= 8:  # straight-line code for short periods
+            for _ in range(steps):
+                tree = dynamics.step(*tree, key)
+        else:
+            tree = jax.lax.fori_loop(
+                0, steps, lambda _, t: dynamics.step(*t, key), tree
+            )
+        out = [x for x in jax.tree.leaves(tree) if _is_float(x)]
+        if len(out) != len(dtypes):
+            raise ValueError(
+                "dynamics: step returned a (params, state) with another structure "
+                "than it was given"
+            )
+        return ravel_pytree([x.astype(d) for x, d in zip(out, dtypes)])[0]
+
+    return fn
+
+
+class _Steps(NamedTuple):
+    advance: Callable[..., Any]
+    jacobian: Callable[..., jax.Array]
+    steady: Callable[..., Any]
+
+
 @_cached
-def _compiled_step(dynamics: Dynamics) -> tuple[Callable, Callable]:
-    """``(step, jacobian)`` of ``(params, state, key)``, jitted once per dynamics."""
+def _compiled_steps(dynamics: Dynamics, steps: int) -> _Steps:
+    """Jitted once per dynamics and number of steps: ``advance(params, state,
+    key)`` (``steps`` steps), the Jacobian of those steps, and ``steady(params,
+    state, key) -> (state_s, jacobian, params_after, state_after_one_step)``: the
+    state advanced by ``steps`` steps at ``params``, the Jacobian of ``steps``
+    steps from there, the params after them and the state after one step (one
+    compiled program for :func:`spectral_radius`)."""
+
+    def advance(params, state, key):
+        return jax.lax.fori_loop(
+            0, steps, lambda _, t: dynamics.step(*t, key), (params, state)
+        )
 
     def jac(params, state, key):
-        step, z0, _ = flat_step(dynamics, params, state, key)
-        return jax.jacfwd(step)(z0)
+        like = (params, state)
+        return jax.jacfwd(_flat_map(dynamics, like, key, steps))(_float_part(like))
 
-    return jax.jit(dynamics.step), jax.jit(jac)
+    def steady(params, state, key):
+        if jax.tree.leaves(state):  # a stateless rule is always in its steady state
+            _, state = advance(params, state, key)
+        like = (params, state)
+        fn = _flat_map(dynamics, like, key, steps)
+
+        def with_value(z):
+            out = fn(z)
+            return out, out
+
+        m, out = jax.jacfwd(with_value, has_aux=True)(_float_part(like))
+        moved = _with_floats(out, like)[0]
+        if not jax.tree.leaves(state):
+            return state, m, moved, state
+        return state, m, moved, dynamics.step(params, state, key)[1]
+
+    return _Steps(jax.jit(advance), jax.jit(jac), jax.jit(steady))
+
+
+@_cached
+def _compiled_probe(dynamics: Dynamics, steps: int) -> Callable[..., jax.Array]:
+    """``probe(params, state, key, v)``: the products ``J_j v`` of the one-step
+    Jacobians ``J_j`` along ``steps`` consecutive steps, ``(steps, m)``."""
+
+    def probe(params, state, key, v):
+        def body(tree, _):
+            one = _flat_map(dynamics, tree, key, 1)
+            jv = jax.jvp(one, (_float_part(tree),), (v,))[1]
+            return dynamics.step(*tree, key), jv
+
+        return jax.lax.scan(body, (params, state), length=steps)[1]
+
+    return jax.jit(probe)
+
+
+def _fixed_leaves(tree: Any) -> list[np.ndarray]:
+    out = []
+    for x in jax.tree.leaves(tree):
+        if _is_float(x):
+            continue
+        if jnp.issubdtype(jnp.result_type(x), jax.dtypes.prng_key):
+            x = jax.random.key_data(x)
+        out.append(np.asarray(x))
+    return out
+
+
+def _periodic_tolerance(dtype) -> float:
+    return 1e-8 if jnp.dtype(dtype) == jnp.float64 else 1e-3
+
+
+def _check_periodic(dynamics: Dynamics, params, state, after, key, period: int) -> None:
+    """Raises when the step changes with a counter of the state other than with
+    the declared ``period`` (checked with Jacobian-vector products along
+    ``period + max(period, 16)`` steps); ``after`` is the state one step later."""
+    before, now = _fixed_leaves(state), _fixed_leaves(after)
+    if all(np.array_equal(a, b) for a, b in zip(before, now, strict=True)):
+        return  # no counter moves: the step map is the same at every step
+    z0 = _float_part((params, state))
+    v = np.random.default_rng(0).standard_normal(z0.shape)
+    v = jnp.asarray(v / np.linalg.norm(v), z0.dtype)
+    window = period + max(period, 16)
+    jv = np.asarray(_compiled_probe(dynamics, window)(params, state, key, v))
+    tol = _periodic_tolerance(z0.dtype)
+    for j in range(period, window):
+        a, b = jv[j], jv[j - period]
+        scale = max(np.linalg.norm(a), np.linalg.norm(b), 1.0)
+        if not np.linalg.norm(a - b) <= tol * scale:
+            raise ValueError(
+                "dynamics: the step changes with a step counter in its state "
+                f"(steps {j - period} and {j} differ, period {period}), so its "
+                "linearisation has no constant rate. Adam's bias correction and "
+                "learning-rate schedules do this (a rate exists only in the limit "
+                "of many steps); a rule whose step depends on count % k must "
+                "declare it, Dynamics(init, step, period=k), and a wrapper around "
+                "a periodic rule must pass period=inner.period on. Pass steps= for "
+                "the Jacobian of a given number of steps from the given state"
+            )
+
+
+def _steady(dynamics: Dynamics, params, state, key):
+    """``(period, state, jacobian, params after one period)`` in the steady state:
+    the state advanced by one period at ``params`` (the memory and flags of the
+    rule at their steady values, counters at the same phase), after checking that
+    the step is periodic with that period."""
+    period = _dynamics_period(dynamics)
+    state, m, moved, after = _compiled_steps(dynamics, period).steady(
+        params, state, key
+    )
+    _check_periodic(dynamics, params, state, after, key, period)
+    return period, state, m, moved
 
 
 def update_jacobian(
@@ -309,38 +466,64 @@ def update_jacobian(
     *,
     state: Any = None,
     key: jax.Array | None = None,
+    steps: int | None = None,
 ) -> jax.Array:
-    """The Jacobian of one step of an update rule, ``dF/dz`` with
-    ``(params', state') = F(params, state)``.
+    """The Jacobian of an update rule's step map at ``params``, over one period.
 
-    ``z`` collects every floating-point leaf of ``(params, state)`` (params first, in
-    :func:`jax.tree.flatten` order); integer and boolean leaves (optax step counts,
-    lookahead's count, optimistic's ``started`` flag) are held fixed. For rules with
-    memory (optimistic, momentum, extra-Adam) the memory is part of the map, so the
-    spectral radius is the true local linear rate. For :func:`gamedyn.dynamics.
-    optimistic` pass a state after one step (``started=True``): the initial state
-    makes the first step a plain gradient step.
+    ``z`` collects every floating-point leaf of ``(params, state)`` (params first,
+    in :func:`jax.tree.flatten` order); integer and boolean leaves (optax step
+    counts, lookahead's count) are not differentiated but advance with the steps.
+    The memory of stateful rules (optimistic's previous update, momentum's trace,
+    Adam's moments) is part of ``z``, so the spectrum is the true local rate.
+
+    By default (``steps=None``) the Jacobian is that of the rule in its steady
+    state, ``dF^p/dz`` for one period ``p = dynamics.period`` (the product of the
+    ``p`` one-step Jacobians; ``p = 1`` for every rule but lookahead): ``state``
+    (default ``dynamics.init(params)``) is first advanced by one period at
+    ``params``, so that memory and flags take their steady values (optimistic's
+    ``initial="plain"`` first step is skipped) while counters keep their phase,
+    and the step is checked to be periodic with period ``p``. Its spectral radius
+    is ``rho^p``, ``rho`` the rate per step (:func:`spectral_radius`).
 
     Args:
       dynamics: the update rule.
-      params: per-player params.
+      params: per-player params (a fixed point, for rates).
       state: the rule's state; defaults to ``dynamics.init(params)``.
-      key: fixed PRNG key for a stochastic game (None for deterministic games).
+      key: fixed PRNG key for a stochastic game (None for deterministic games),
+        used by every step.
+      steps: None (one period in the steady state), or a number of steps: the
+        Jacobian of exactly that many steps from ``state`` as given, with no
+        settling and no check.
 
     Returns:
       ``(m, m)`` array, ``m`` the number of floating-point scalars in
       ``(params, state)``.
+
+    Raises:
+      TypeError: when ``dynamics`` is not a :class:`gamedyn.Dynamics`.
+      ValueError: when ``steps`` is None and the step changes with a counter of
+        the state other than with ``dynamics.period`` (Adam's bias correction, a
+        learning-rate schedule, a wrapper that dropped the period): no constant
+        linearisation exists.
     """
     params, state = _with_state(dynamics, params, state)
-    return _compiled_step(dynamics)[1](params, state, key)
+    if steps is not None:
+        steps = check_int("steps", steps, 1)
+        return _compiled_steps(dynamics, steps).jacobian(params, state, key)
+    return _steady(dynamics, params, state, key)[2]
 
 
 def step_displacement(
-    dynamics: Dynamics, params: Params, state: Any = None, key=None
+    dynamics: Dynamics, params: Params, state: Any = None, key=None, steps: int = 1
 ) -> tuple[float, float]:
-    """``(||params' - params||, ||params||)`` after one step of ``dynamics``."""
+    """``(||params' - params||, ||params||)`` after ``steps`` steps of
+    ``dynamics``."""
     params, state = _with_state(dynamics, params, state)
-    new, _ = _compiled_step(dynamics)[0](params, state, key)
+    new, _ = _compiled_steps(dynamics, steps).advance(params, state, key)
+    return _displacement(params, new)
+
+
+def _displacement(params, new) -> tuple[float, float]:
     diff = [
         jnp.ravel(a - b)
         for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(params))
@@ -364,24 +547,46 @@ def spectral_radius(
     state: Any = None,
     key: jax.Array | None = None,
 ) -> float:
-    """Spectral radius of :func:`update_jacobian`: below 1 iff the step converges
-    locally (linearly, at that rate per step) to the fixed point ``params``.
+    """The local linear rate per step of an update rule at the fixed point
+    ``params``: below 1 iff the rule converges locally, at that rate.
 
-    Warns :class:`NotAFixedPointWarning` when one step moves ``params``: the local rate
-    of a fixed point is then not what is measured.
+    ``rho = rho(dF^p/dz)^(1/p)``: the spectral radius of :func:`update_jacobian`
+    over one period ``p = dynamics.period`` in the rule's steady state, taken per
+    step (Floquet's multipliers of a periodic map). For rules with memory the
+    memory is included (optimistic: ``mu^2 - (1 - 2z) mu - z = 0``); for
+    lookahead over ``k`` steps of a rule with step matrix ``S``,
+    ``rho((1 - alpha) I + alpha S^k)^(1/k)``. Any ``state`` the user holds gives
+    the same answer (the default initial state included): the state is first
+    advanced by one period at ``params``.
+
+    Warns :class:`NotAFixedPointWarning` when one period moves ``params``: the
+    local rate of a fixed point is then not what is measured.
+
+    Args:
+      dynamics: the update rule.
+      params: the fixed point.
+      state: the rule's state; defaults to ``dynamics.init(params)``.
+      key: fixed PRNG key for a stochastic game.
 
     Returns:
       a Python float.
+
+    Raises:
+      ValueError: when the step changes with a step counter other than with
+        ``dynamics.period`` (see :func:`update_jacobian`).
     """
-    move, size = step_displacement(dynamics, params, state, key)
+    params, state = _with_state(dynamics, params, state)
+    period, state, m, moved = _steady(dynamics, params, state, key)
+    move, size = _displacement(params, moved)
     dtype = jnp.result_type(*jax.tree.leaves(params))
     if move > fixed_point_tolerance(dtype) * (1.0 + size):
         warnings.warn(
-            f"params: not a fixed point of the dynamics (one step moves it by "
-            f"{move:.3g}); the spectral radius is that of the local linearisation "
-            "only, not a convergence rate",
+            f"params: not a fixed point of the dynamics (one period of {period} "
+            f"step(s) moves it by {move:.3g}); the spectral radius is that of the "
+            "local linearisation only, not a convergence rate",
             NotAFixedPointWarning,
             stacklevel=2,
         )
-    m = np.asarray(update_jacobian(dynamics, params, state=state, key=key))
-    return float(np.max(np.abs(np.linalg.eigvals(m))))
+    m = np.asarray(m)
+    radius = float(np.max(np.abs(np.linalg.eigvals(m)))) if m.size else 0.0
+    return radius ** (1.0 / period)

@@ -30,7 +30,10 @@ step is ``w' = w - h F(w) - h^2 G(w) + O(h^3)`` is matched when
   approximate the proximal point method to second order (Mokhtari, Ozdaglar,
   Pattathil 2020; Lu 2022), whose implicit step ``w' = w - h xi(w')`` has the same
   correction. The second root of the two-step recursion (``mu ~ -h lambda``) decays
-  within a few steps and does not change the order;
+  within a few steps and does not change the order. The start shifts time: after a
+  plain first step ``w_1 = w_0 - h xi(w_0)`` the iterates follow ``w~(k h)``, after
+  one with a zero previous update (``w_1 = w_0 - 2 h xi(w_0)``, Daskalakis et al.'s
+  code) they follow ``w~((k + 1) h)``, both to ``O(h^2)``;
 * consensus optimization, ``w' = w - h g`` with ``g = xi + gamma J^T xi``:
   ``xi~ = g + (h/2) J_g g``.
 
@@ -47,6 +50,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -198,12 +202,16 @@ def modified_field(
       ``xi~_theta = xi_theta + (h/2)(J_tt xi_t - J_tp xi_p)`` (Rosca et al. 2021,
       Theorems 3.1-3.2);
     * ``"extragradient"`` and ``"optimistic"``: ``xi - (h/2) J xi``, the proximal
-      point method's correction (Mokhtari et al. 2020; Lu 2022);
+      point method's correction (Mokhtari et al. 2020; Lu 2022). Optimistic GD's
+      iterates follow ``w~((k + s) h)``: ``s = 0`` after a plain first step,
+      ``s = 1`` when its first step uses a zero previous update;
     * ``"consensus"`` (``param`` = ``gamma``): ``g + (h/2) J_g g`` with
       ``g = xi + gamma J^T xi``.
 
     Each correction costs one or two Jacobian-vector products (``jax.linearize``),
-    never a dense Jacobian; ``h`` may be traced (``jax.vmap`` over step sizes).
+    never a dense Jacobian; ``h`` may be traced (``jax.vmap`` over step sizes). The
+    same (hashable) arguments return the same function, so a second
+    ``flow(..., field=modified_field(...))`` does not re-trace.
 
     Args:
       game: the game.
@@ -235,6 +243,14 @@ def modified_field(
     order = check_int("order", order, 0, 1)
     param = _rule_param(rule, param)
     player_order = _check_player_order(rule, player_order)
+    args = (game, rule, h, order, param, player_order)
+    try:
+        return _cached_field(*args)
+    except TypeError:  # unhashable: a traced h, a game holding arrays
+        return _build_field(*args)
+
+
+def _build_field(game, rule, h, order, param, player_order) -> Field:
     parts = _parts(game, rule, param, player_order)
 
     def fn(params: Params, key: jax.Array | None = None) -> Params:
@@ -244,6 +260,11 @@ def modified_field(
         return jax.tree.map(lambda a, b: a + h * b, f, c)
 
     return fn
+
+
+# The same arguments give the same function, so flows of it reuse diffrax's
+# compiled solve instead of re-tracing.
+_cached_field = functools.lru_cache(maxsize=64)(_build_field)
 
 
 # --------------------------------------------------------------------------------
@@ -277,6 +298,38 @@ class FlowStability(NamedTuple):
     stable: Any
     stationary: Any
     grad_norm: Any
+
+
+def _linearization(game, rule, param, player_order):
+    """``jit(fn(params, key) -> (dF/dw, dc/dw, F, c))`` on flattened params, for the
+    modified field ``F + h c`` of ``rule`` (``c = 0`` for ``rule=None``)."""
+    if rule is None:
+        xi = vector_field(game)
+
+        def parts(p, k):
+            f = xi(p, k)
+            return f, _zeros(f)
+
+    else:
+        parts = _parts(game, rule, param, player_order)
+
+    def fn(params, key):
+        w0, unravel = ravel_pytree(params)
+
+        def both(w):
+            f, c = parts(unravel(w), key)
+            flat = (ravel_pytree(f)[0], ravel_pytree(c)[0])
+            return tuple(v.astype(w0.dtype) for v in flat)
+
+        jac_f, jac_c = jax.jacfwd(both)(w0)
+        f0, c0 = both(w0)
+        return jac_f, jac_c, f0, c0
+
+    return jax.jit(fn)
+
+
+# compiled once per (game, rule, param, player_order)
+_cached_linearization = functools.lru_cache(maxsize=32)(_linearization)
 
 
 def flow_stability(
@@ -339,29 +392,21 @@ def flow_stability(
     if rule is None:
         if param is not None or player_order is not None:
             raise ValueError("rule: param and player_order need a rule, got None")
-        xi = vector_field(game)
-
-        def parts(p, k):
-            f = xi(p, k)
-            return f, _zeros(f)
-
+        args = (game, None, None, None)
     else:
         rule = _rule_name(rule)
-        parts = _parts(
+        args = (
             game,
             rule,
             _rule_param(rule, param),
             _check_player_order(rule, player_order),
         )
-    w0, unravel = ravel_pytree(params)
-    dtype = w0.dtype
-
-    def both(w):
-        f, c = parts(unravel(w), key)
-        return ravel_pytree(f)[0].astype(dtype), ravel_pytree(c)[0].astype(dtype)
-
-    jac_f, jac_c = (np.asarray(j, np.float64) for j in jax.jacfwd(both)(w0))
-    f0, c0 = (np.asarray(v, np.float64) for v in both(w0))
+    try:
+        linearized = _cached_linearization(*args)
+    except TypeError:  # unhashable game
+        linearized = _linearization(*args)
+    dtype = ravel_pytree(params)[0].dtype
+    jac_f, jac_c, f0, c0 = (np.asarray(a, np.float64) for a in linearized(params, key))
     eps = float(np.sqrt(np.finfo(np.dtype(dtype)).eps))
     tol = eps if tol is None else float(tol)
     flat_h = np.ravel(hs)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,7 +25,7 @@ import numpy as np
 import scipy.optimize
 
 from gamedyn._game import Game, Params, vector_field
-from gamedyn._validate import check_int
+from gamedyn._validate import check_choice, check_int
 from gamedyn.analysis._jacobian import (
     NotAFixedPointWarning,
     check_float_params,
@@ -67,8 +67,13 @@ class Classification(NamedTuple):
     """What kind of point ``params`` is, with the numbers behind the verdict.
 
     Attributes:
-      kind: a short label: ``"not stationary"``, ``"differential Nash, stable"``,
-        ``"local Nash, stable"``, ``"stable, not Nash"``, ``"strict saddle"`` or
+      kind: a short label: ``"not stationary"``; for a stationary point that
+        gradient play converges to, ``"differential Nash, stable"``,
+        ``"local Nash, stable"`` or ``"stable, not Nash"``; for one it avoids
+        (some eigenvalue of ``J`` in the open left half-plane),
+        ``"differential Nash, unstable"`` or ``"local Nash, unstable"`` when the
+        point is nevertheless a Nash equilibrium (Mazumdar et al. 2020's Nash
+        points that gradient play avoids), else ``"strict saddle"``; or
         ``"marginal"`` (no eigenvalue in the open left half-plane but some on the
         imaginary axis); ``", rotational"`` is appended when rotation dominates.
       stationary: ``||xi|| <= tol``.
@@ -82,9 +87,13 @@ class Classification(NamedTuple):
       differential_nash: stationary and every own Hessian positive definite
         (Ratliff, Burden, Sastry 2013).
       stable: stationary and every eigenvalue with real part ``> eig_tol``.
-      strict_saddle: stationary and some eigenvalue with real part ``< -eig_tol``
-        (gradient play avoids it almost surely; Mazumdar et al. 2020).
+      strict_saddle: stationary and some eigenvalue with real part ``< -eig_tol``:
+        an unstable fixed point of gradient play, which avoids it from almost
+        every start (Mazumdar et al. 2020), whether or not it is a Nash point.
       rotational: some eigenvalue with ``|Im| > max(|Re|, eig_tol)``.
+      unstable_nash: a local Nash point that is a strict saddle of gradient play
+        (``local_nash and strict_saddle``): an equilibrium of the game that
+        gradient play avoids.
     """
 
     kind: str
@@ -99,6 +108,7 @@ class Classification(NamedTuple):
     stable: bool
     strict_saddle: bool
     rotational: bool
+    unstable_nash: bool
 
 
 def classify(
@@ -116,7 +126,11 @@ def classify(
     definite, and locally asymptotically stable (for gradient flow and small enough
     steps of simultaneous GD) when every eigenvalue of ``J`` has a positive real part.
     The two differ: stable points need not be Nash, and in general-sum games Nash
-    points need not be stable (Mazumdar et al. 2020; Jin et al. 2020).
+    points need not be stable (Mazumdar et al. 2020; Jin et al. 2020): a
+    differential Nash point where ``J`` has an eigenvalue with a negative real
+    part is avoided by gradient play and labelled ``"differential Nash,
+    unstable"`` (e.g. ``L_1 = x^2/2 + 2xy``, ``L_2 = y^2/2 + 2xy``: own Hessians 1,
+    ``J = [[1, 2], [2, 1]]`` with eigenvalues 3 and -1).
 
     Args:
       game: the game.
@@ -162,6 +176,10 @@ def classify(
         kind = "local Nash, stable"
     elif stable:
         kind = "stable, not Nash"
+    elif strict_saddle and differential_nash:
+        kind = "differential Nash, unstable"
+    elif strict_saddle and local_nash:
+        kind = "local Nash, unstable"
     elif strict_saddle:
         kind = "strict saddle"
     else:
@@ -181,6 +199,7 @@ def classify(
         stable=bool(stable),
         strict_saddle=bool(strict_saddle),
         rotational=rotational,
+        unstable_nash=bool(local_nash and strict_saddle),
     )
 
 
@@ -500,14 +519,18 @@ def linear_step(
     sizes: Sequence[int] | None = None,
     gamma: float = 0.0,
     momentum: float = 0.0,
+    order: Sequence[int] | None = None,
 ) -> np.ndarray:
     """The matrix of a rule's SGD step with size ``h`` on the linear game
     ``xi(w) = J w``, in the coordinates of :func:`gamedyn.analysis.update_jacobian`.
 
     * simultaneous: ``I - h J``; extragradient: ``I - h J + h^2 J^2``;
       consensus: ``I - h (J + gamma J^T J)``;
-    * alternating: players updated last to first, each with the newest params:
-      ``prod_i (I - h P_i J)`` with ``P_i`` the projection on player ``i``;
+    * alternating: players updated one after the other, each with the newest
+      params, ``(I - h P_{o_n} J) ... (I - h P_{o_1} J)`` with ``P_i`` the
+      projection on player ``i`` and ``o`` the order in which they move (default
+      last to first, as :func:`gamedyn.dynamics.alternating`); every order has the
+      same spectrum;
     * optimistic on ``(w, u_prev)``: ``[[I - 2hJ, -I], [-hJ, 0]]``;
     * momentum on ``(w, v)`` (optax's trace): ``[[I - hJ, -h beta I], [J, beta I]]``.
 
@@ -519,6 +542,8 @@ def linear_step(
         :func:`gamedyn.analysis.jacobian.player_sizes`).
       gamma: consensus weight.
       momentum: heavy-ball ``beta``.
+      order: for ``"alternating"``, the player indices in the order they move
+        (default last to first).
 
     Returns:
       ``(n, n)`` or ``(2n, 2n)`` float64 array.
@@ -545,11 +570,18 @@ def linear_step(
             f"{sizes!r}"
         )
     bounds = np.cumsum((0,) + tuple(sizes))
+    players = len(sizes)
+    moves = tuple(reversed(range(players))) if order is None else tuple(order)
+    if sorted(moves) != list(range(players)):
+        raise ValueError(
+            f"order: expected a permutation of the {players} player indices, got "
+            f"{order!r}"
+        )
     m = eye
-    for s, e in zip(bounds[:-1], bounds[1:], strict=True):  # last player acts first
+    for i in moves:
         sub = eye.copy()
-        sub[s:e] -= h * j[s:e]
-        m = m @ sub
+        sub[bounds[i] : bounds[i + 1]] -= h * j[bounds[i] : bounds[i + 1]]
+        m = sub @ m
     return m
 
 
@@ -614,15 +646,19 @@ class PathAngle(NamedTuple):
 
     Attributes:
       alpha: ``(m,)`` positions on the line, 0 at ``start``, 1 at ``end``.
-      cosine: ``(m,)`` cosine between ``xi(w_alpha)`` and ``end - start``.
+      cosine: ``(m,)`` cosine between ``xi(w_alpha)`` and the direction ``d``
+        (``end - start`` or ``start - end``, see ``direction``).
       player_cosines: ``(m, num_players)`` the same per player.
       grad_norm: ``(m,)`` ``||xi(w_alpha)||``.
+      direction: ``"forward"`` (``d = end - start``) or ``"backward"``
+        (``d = start - end``, Berard et al.'s code).
     """
 
     alpha: np.ndarray
     cosine: np.ndarray
     player_cosines: np.ndarray
     grad_norm: np.ndarray
+    direction: str = "forward"
 
 
 def path_angle(
@@ -632,24 +668,33 @@ def path_angle(
     *,
     key: jax.Array | None = None,
     alpha=None,
+    direction: Literal["forward", "backward"] = "forward",
 ) -> PathAngle:
     """The path-angle of Berard et al. (2020) on the segment from ``start`` to ``end``.
 
     At ``w_alpha = (1 - alpha) start + alpha end`` it measures
-    ``cos(xi(w_alpha), end - start)``. Near a locally stable equilibrium ``end``
-    reached by training from ``start``, a rotational game shows a bump of the
-    cosine around ``alpha = 1`` while the norm ``||xi||`` dips there; a potential
-    (minimisation) game shows a sign change from negative to positive.
+    ``cos(xi(w_alpha), d)``, ``xi`` the players' descent gradients. With
+    ``direction="forward"`` (the default) ``d = end - start``, the direction of
+    training: near a locally stable equilibrium ``end`` reached from ``start``, a
+    potential (minimisation) game shows a sign change from negative to positive
+    at ``alpha = 1``, a rotational game a bump of the cosine around it while
+    ``||xi||`` dips. Berard et al.'s code (``plot_path_tools.compute_path_stats``)
+    measures against ``d = start - end``: ``direction="backward"`` gives its
+    numbers (every cosine with the opposite sign: positive to negative for a
+    minimisation).
 
     Args:
       game: the game.
       start, end: per-player params with the same structure.
       key: fixed PRNG key for a stochastic game.
       alpha: positions (default ``linspace(-0.1, 1.1, 121)``, as Berard et al.).
+      direction: ``"forward"`` (``end - start``) or ``"backward"``
+        (``start - end``, the reference code's sign).
 
     Returns:
       a :class:`PathAngle`.
     """
+    check_choice("direction", direction, ("forward", "backward"))
     start = check_float_params(start, "start")
     end = check_float_params(end, "end")
     if jax.tree.structure(start) != jax.tree.structure(end):
@@ -658,7 +703,10 @@ def path_angle(
         np.linspace(-0.1, 1.1, 121) if alpha is None else np.ravel(np.asarray(alpha))
     )
     xi = vector_field(game)
-    delta = jax.tree.map(lambda a, b: b - a, start, end)
+    if direction == "forward":
+        delta = jax.tree.map(lambda a, b: b - a, start, end)
+    else:
+        delta = jax.tree.map(lambda a, b: a - b, start, end)
     d_flat = [ravel_players((d,))[0] for d in delta]
 
     def at(a):
@@ -675,5 +723,9 @@ def path_angle(
     dtype = jnp.result_type(*jax.tree.leaves(start))
     cos, per, norm = jax.jit(jax.vmap(at))(jnp.asarray(alpha, dtype))
     return PathAngle(
-        np.asarray(alpha), np.asarray(cos), np.asarray(per), np.asarray(norm)
+        np.asarray(alpha),
+        np.asarray(cos),
+        np.asarray(per),
+        np.asarray(norm),
+        direction,
     )

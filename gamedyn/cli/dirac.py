@@ -2,12 +2,23 @@
 
 Simulates every update rule and regularizer of the study from (theta, psi) = (1, 1)
 with step size h = 0.2 for 500 steps (the reference notebook's settings), draws each
-trajectory over its vector field, classifies the outcome and writes summary.json and
-PNG figures. The study itself is gamedyn.experiments.dirac.
+trajectory over its vector field, classifies the outcome with
+gamedyn.outcomes.classify_runs (converged within 5% of the start's distance,
+diverged beyond 1.5 times it, slow when still approaching steadily, else cycles)
+and writes summary.json and PNG figures. The study itself is
+gamedyn.experiments.dirac.
 
-Default: simultaneous and alternating GD on every variant (gan, nsgan, wgan with
-clipping at 1, wgan_gp with gamma 0.7, instance_noise with std 0.7, r1 with gamma
-0.3, consensus with gamma 1), plus extragradient and optimistic GD on the plain GAN.
+Default: gamedyn's conventions (alternating GD moves the discriminator first,
+consensus adds the exact gradient of 1/2 ||xi||^2): simultaneous and alternating GD
+on gan, nsgan, wgan with clipping at 1, wgan_gp with gamma 0.7, instance_noise with
+std 0.7, r1 with gamma 0.3 and consensus with gamma 1, plus extragradient and
+optimistic GD on the plain GAN.
+
+--paper: the reference notebook's conventions and panels: alternating GD moves the
+generator first, the notebook's consensus field, float64, and all nine of its
+variants (the above, r1_critical with gamma 1 and nsgan_r1); the deterministic
+panels reproduce the notebook's trajectories to round-off.
+
 --loss/--regularizer/--gamma/--instance-noise/--clip/--consensus define a custom
 variant.
 """
@@ -59,6 +70,12 @@ def register(subparsers) -> None:
         help="starting point",
     )
     _common.add_seed(p)
+    p.add_argument(
+        "--paper",
+        action="store_true",
+        help="the reference notebook's conventions and panels (generator first in "
+        "alternating GD, the notebook's consensus field, float64, nine variants)",
+    )
     _common.add_output_switches(p)
     p.set_defaults(func=run)
 
@@ -90,11 +107,19 @@ def config_from_args(args) -> dirac.Config:
         steps=args.steps,
         start=tuple(args.start),
         seed=args.seed,
+        paper=args.paper,
     )
 
 
-def plot_study(results: list[dirac.RunResult], out: str) -> list[str]:
-    """Writes the overview figure, one figure per run and the distance plot."""
+def plot_study(
+    results: list[dirac.RunResult],
+    out: str,
+    caption: str | None = None,
+    start: tuple[float, float] = (1.0, 1.0),
+) -> list[str]:
+    """Writes the overview figure, one figure per run and the distance plot;
+    ``caption`` (the conventions, :func:`gamedyn.experiments.dirac.conventions`)
+    goes under the overview's title."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -103,8 +128,14 @@ def plot_study(results: list[dirac.RunResult], out: str) -> list[str]:
     from gamedyn.plotting import plot_distances, plot_trajectory, plot_vector_field
 
     paths = []
-    colors = {"converged": "C2", "diverged": "C3", "cycles": "C1", "slow": "C0"}
-    ncols = min(len(results), len(dirac.VARIANTS))
+    colors = {
+        "converged": "C2",
+        "diverged": "C3",
+        "cycles": "C1",
+        "slow": "C0",
+        "outside basin": "C4",
+    }
+    ncols = min(len(results), len({r.variant for r in results}))
     nrows = -(-len(results) // ncols)
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(2.6 * ncols, 2.75 * nrows), squeeze=False
@@ -118,7 +149,11 @@ def plot_study(results: list[dirac.RunResult], out: str) -> list[str]:
         ax.tick_params(labelsize=6)
         ax.xaxis.label.set_size(7)
         ax.yaxis.label.set_size(7)
-    fig.suptitle("Dirac-GAN (Mescheder et al. 2018): trajectories from (1, 1)")
+    title = (
+        "Dirac-GAN (Mescheder et al. 2018): trajectories from "
+        f"({start[0]:g}, {start[1]:g})"
+    )
+    fig.suptitle(title if caption is None else f"{title}\n{caption}", fontsize=10)
     fig.tight_layout()
     paths.append(os.path.join(out, "dirac_overview.png"))
     fig.savefig(paths[-1], dpi=110)
@@ -155,12 +190,18 @@ def run(args) -> int:
     total = len(dirac.runs(config))
     with _common.progress_bar(total, "dirac", not args.no_progress, unit="run") as bar:
         results = dirac.run(config, progress=_common.bar_callback(bar))
-    figures = [] if args.no_plots else plot_study(results, args.out)
+    caption = dirac.conventions(config)
+    figures = (
+        []
+        if args.no_plots
+        else plot_study(results, args.out, caption, tuple(config.start))
+    )
     summary = dirac.summary(config, results)
     summary["figures"] = [os.path.basename(f) for f in figures]
     path = os.path.join(args.out, "summary.json")
     write_json(path, summary)
     print(dirac.format_table(results))
+    print(f"\n{caption}")
     print(
         f"\nwrote {path} and {len(figures)} figures in {time.perf_counter() - t0:.1f} s"
     )

@@ -1,24 +1,29 @@
 """``gamedyn mnist``: train an MNIST GAN with checkpoints, evaluate it, its spectra.
 
-``gamedyn mnist --steps N --out DIR [options]`` trains (resuming from the newest
+``gamedyn mnist --steps N --out DIR [options]`` trains (resuming from the newest good
 checkpoint in DIR when there is one: the result equals an unbroken run of N steps;
-other settings on the same DIR are refused), then writes ``DIR/metrics.json`` (the
-step, the players' losses on a fixed evaluation batch at the final params, the
-classifier FID on ``--fid-samples`` samples, the Inception Score, the per-class
-counts), ``DIR/samples.png``, ``DIR/metrics.jsonl`` (the log), ``DIR/config.json``
-and the checkpoints. With ``--spectrum K`` it also computes, at every checkpoint in
-DIR, the top-K eigenvalues of the game Jacobian and of each player's Hessian
-(matrix-free) and plots them as Berard et al. (2020) do: ``DIR/spectrum.json`` and
-``DIR/spectrum.png``. The work is :func:`gamedyn.experiments.mnist.run`.
-"""
+other settings on the same DIR, or a smaller N than the run there reached, are
+refused), then writes ``DIR/metrics.json`` (the step, the players' losses on a fixed
+evaluation batch at the final params, the classifier FID on ``--fid-samples``
+samples, the Inception Score, the per-class counts), ``DIR/samples.png``,
+``DIR/metrics.jsonl`` (the log), ``DIR/config.json`` and the checkpoints. With
+``--spectrum K`` it also computes, at every checkpoint in DIR, the top-K eigenvalues
+of the game Jacobian and of each player's Hessian (matrix-free) and plots them as
+Berard et al. (2020) do: ``DIR/spectrum.json`` and ``DIR/spectrum.png``. DIR is
+locked while the command runs: a second command on it stops at once. A run killed
+at any point (even ``kill -9``) resumes by running the same command again; see
+docs/runs.md. The work is :func:`gamedyn.experiments.mnist.run`."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import sys
+import warnings
+from io import BytesIO
 from typing import Any
 
 from gamedyn import io
@@ -246,6 +251,30 @@ class _Bars:
             bar.close()  # closing twice is harmless
 
 
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """Shows each :class:`gamedyn.io.RunWarning` as one line on stderr,
+    ``gamedyn mnist: warning: ...``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", io.RunWarning)
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if not issubclass(category, io.RunWarning):
+                return shown(message, category, filename, lineno, file, line)
+            text = " ".join(str(message).split())
+            print(f"gamedyn mnist: warning: {text}", file=sys.stderr)
+
+        warnings.showwarning = show
+        yield
+
+
+def _savefig(fig, path: str) -> None:
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    io.atomic_write(path, buffer.getvalue())
+
+
 def _save_figures(out: str, cfg: ex.Config, result: ex.Result) -> None:
     from matplotlib.figure import Figure
 
@@ -259,10 +288,10 @@ def _save_figures(out: str, cfg: ex.Config, result: ex.Result) -> None:
         ax=fig.subplots(),
         title=f"{cfg.model} GAN, {cfg.rule}, step {int(result.state.step)}{labels}",
     )
-    fig.savefig(os.path.join(out, "samples.png"), dpi=100, bbox_inches="tight")
+    _savefig(fig, os.path.join(out, "samples.png"))
     if result.spectra:
         fig = plot_spectra(result.spectra, fig=Figure(figsize=(15, 4.5)))
-        fig.savefig(os.path.join(out, "spectrum.png"), dpi=100, bbox_inches="tight")
+        _savefig(fig, os.path.join(out, "spectrum.png"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -273,41 +302,44 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--classifier: no classifier file at {args.classifier}")
     out = check_out(args.out)
     bars = _Bars(not args.no_progress)
-    try:
-        result = _flagged(
-            ex.run,
-            cfg,
-            out,
-            target_step=args.steps,
-            chunk=args.chunk,
-            unroll=args.unroll,
-            checkpoint_every=args.checkpoint_every,
-            keep=args.keep or None,
-            log_every=args.log_every,
-            fid_samples=args.fid_samples,
-            fid_every=args.fid_every,
-            fid_log_samples=args.fid_log_samples,
-            classifier=args.classifier,
-            spectrum=args.spectrum,
-            progress=bars,
-        )
-    except KeyboardInterrupt:
-        bars.close()
-        print(
-            "gamedyn mnist: interrupted; run the same command again to resume",
-            file=sys.stderr,
-        )
-        return 130
-    finally:
-        bars.close()
-    io.write_json(os.path.join(out, "metrics.json"), result.metrics)
-    if args.spectrum:
-        io.write_json(os.path.join(out, "spectrum.json"), result.spectra)
-    if not args.no_plots:
-        _save_figures(out, cfg, result)
+    with (
+        _warnings_as_lines(),
+        io.lock_directory(out, name="--out", command="gamedyn mnist"),
+    ):
+        try:
+            result = _flagged(
+                ex.run,
+                cfg,
+                out,
+                target_step=args.steps,
+                chunk=args.chunk,
+                unroll=args.unroll,
+                checkpoint_every=args.checkpoint_every,
+                keep=args.keep or None,
+                log_every=args.log_every,
+                fid_samples=args.fid_samples,
+                fid_every=args.fid_every,
+                fid_log_samples=args.fid_log_samples,
+                classifier=args.classifier,
+                spectrum=args.spectrum,
+                progress=bars,
+            )
+        except KeyboardInterrupt:
+            bars.close()
+            print(
+                "gamedyn mnist: interrupted; run the same command again to resume",
+                file=sys.stderr,
+            )
+            return 130
+        finally:
+            bars.close()
+        if not args.no_plots:
+            _save_figures(out, cfg, result)
     m = result.metrics
     summary = {k: m[k] for k in ("step", "loss_g", "loss_d", "fid") if k in m}
     if "diverged_step" in m:
         summary["diverged_step"] = m["diverged_step"]
+    if "spectrum_skipped" in m:
+        summary["spectrum_skipped"] = m["spectrum_skipped"]
     print(json.dumps(io.jsonable(summary)))
     return 0

@@ -6,13 +6,16 @@ scores 2500 samples per seed with the PacGAN / VEEGAN metrics (modes captured,
 high-quality samples, reverse KL). Writes ``metrics.json`` (means and stds over the
 seeds, and per seed) and ``samples.png`` (samples of the first seed over the modes
 at a few points of training). The defaults are the best stable configuration found
-(``docs/gans.md``). The work is :func:`gamedyn.experiments.mog.run`.
+(``docs/gans.md``). The work is :func:`gamedyn.experiments.mog.run`. ``--out`` is
+locked while the command runs (a second command on it stops at once), and a
+directory holding another program's ``metrics.json`` or ``config.json`` is refused.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from io import BytesIO
 
 from gamedyn import io
 from gamedyn.cli import _common
@@ -168,6 +171,27 @@ def config(args: argparse.Namespace) -> mog.Config:
     return cfg
 
 
+def _check_foreign(out: str) -> None:
+    """Refuses an ``--out`` that holds another program's results."""
+    if os.path.isfile(os.path.join(out, "config.json")):
+        raise UsageError(
+            f"--out: {out} holds another program's run (config.json); use another "
+            "directory"
+        )
+    path = os.path.join(out, "metrics.json")
+    if os.path.isfile(path):
+        try:
+            record = io.read_json(path)
+        except ValueError:
+            record = None
+        config = record.get("config") if isinstance(record, dict) else None
+        if not isinstance(config, dict) or not set(config) <= set(mog.Config._fields):
+            raise UsageError(
+                f"--out: {path} was not written by gamedyn mog (another program's "
+                "file?); use another directory"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     """Runs ``gamedyn mog``: checks every value and ``--out``, trains, writes."""
     cfg = config(args)
@@ -183,21 +207,23 @@ def run(args: argparse.Namespace) -> int:
         )
     _common.check_out(args.out)
     seeds = tuple(range(args.seed, args.seed + args.seeds))
-    bar = _common.progress_bar(
-        args.steps, f"mog {cfg.dataset} x{len(seeds)} seeds", not args.no_progress
-    )
-    with bar:
-        result = mog.run(
-            cfg,
-            steps=args.steps,
-            seeds=seeds,
-            snapshots=args.snapshots,
-            progress=_common.bar_callback(bar),
+    with io.lock_directory(args.out, name="--out", command="gamedyn mog"):
+        _check_foreign(args.out)
+        bar = _common.progress_bar(
+            args.steps, f"mog {cfg.dataset} x{len(seeds)} seeds", not args.no_progress
         )
-    record = mog.summary(cfg, result, seeds)
-    io.write_json(os.path.join(args.out, "metrics.json"), record)
-    if not args.no_plots:
-        _plot(cfg, result, seeds[0], os.path.join(args.out, "samples.png"))
+        with bar:
+            result = mog.run(
+                cfg,
+                steps=args.steps,
+                seeds=seeds,
+                snapshots=args.snapshots,
+                progress=_common.bar_callback(bar),
+            )
+        record = mog.summary(cfg, result, seeds)
+        io.write_json(os.path.join(args.out, "metrics.json"), record)
+        if not args.no_plots:
+            _plot(cfg, result, seeds[0], os.path.join(args.out, "samples.png"))
     print(
         f"{cfg.dataset}: modes {record['modes']:.2f}/{record['num_modes']}, high "
         f"quality {100 * record['high_quality']:.1f}%, reverse KL "
@@ -225,5 +251,7 @@ def _plot(cfg: mog.Config, result: mog.Result, seed: int, path: str) -> None:
         mixtures.get(cfg.dataset, cfg.dim).planar(),
         title=f"{where}: {cfg.loss}, {cfg.rule}, {penalty} (seed {seed})",
     )
-    fig.savefig(path, dpi=110)
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
+    io.atomic_write(path, buffer.getvalue())

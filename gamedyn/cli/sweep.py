@@ -8,6 +8,11 @@ stability boundary rho = 1 of the linearised update overlaid. Ranges are
 start:stop:num (num evenly spaced values, both ends included) or one number. The
 study itself is gamedyn.experiments.dirac_sweep.
 
+--mode local (default) starts every run near the equilibrium, at (0.01, 0.01): the
+outcome map then follows the linear theory (local stability). --mode basin starts
+from --start (default the paper's (1, 1)) and marks the cells that are stable in
+theory but diverged from that start as "outside basin" (reachability).
+
 Example:
 
   gamedyn sweep --rule simultaneous --lr 0.01:1:64 --gamma 0:2:64 --out runs/sweep
@@ -107,12 +112,20 @@ def register(subparsers) -> None:
         help="record the distance every this many steps (at most --steps / 2)",
     )
     p.add_argument(
+        "--mode",
+        choices=dirac_sweep.MODES,
+        default=d.mode,
+        help="local: start near the equilibrium (local stability); basin: start "
+        "at --start and mark stable cells that diverged as outside basin",
+    )
+    p.add_argument(
         "--start",
         type=_common.finite_float,
         nargs=2,
-        default=d.start,
+        default=None,
         metavar=("THETA", "PSI"),
-        help="starting point",
+        help="starting point (default: (0.01, 0.01) with --mode local, (1, 1) with "
+        "--mode basin)",
     )
     p.add_argument(
         "--chunk-size",
@@ -144,9 +157,10 @@ def run(args: argparse.Namespace) -> int:
         regularizer=args.regularizer,
         steps=args.steps,
         every=args.every,
-        start=tuple(args.start),
+        start=None if args.start is None else tuple(args.start),
         consensus=dirac_sweep.Config().consensus if param is None else param,
         chunk_size=args.chunk_size,
+        mode=args.mode,
     )
     if args.every > args.steps // 2:
         raise _common.UsageError(
@@ -155,11 +169,12 @@ def run(args: argparse.Namespace) -> int:
         )
     _common.check_out(args.out)
     num = args.lr.size * args.gamma.size
+    start = dirac_sweep.start_of(config)
     print(
         f"sweep: {args.rule} on the Dirac-GAN ({args.loss} loss, "
         f"{args.regularizer}), {args.lr.size} x {args.gamma.size} = {num} configs x "
-        f"{args.steps} steps on {len(jax.devices())} {jax.devices()[0].platform} "
-        "device(s)"
+        f"{args.steps} steps from ({start[0]:g}, {start[1]:g}) ({args.mode} mode) "
+        f"on {len(jax.devices())} {jax.devices()[0].platform} device(s)"
     )
     t0 = time.perf_counter()
     with _common.progress_bar(num, "sweep", not args.no_progress, unit="config") as b:
@@ -176,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
         rate=result.rate,
         distance=result.distance,
         diverged_step=result.diverged_step,
+        mode=np.asarray(result.mode),
+        start=np.asarray(result.start),
     )
     counts = np.bincount(result.outcome.ravel(), minlength=len(OUTCOMES))
     print(f"{num} configs in {elapsed:.2f} s ({num / elapsed:.0f} configs/s)")
@@ -201,7 +218,10 @@ def run(args: argparse.Namespace) -> int:
             rate=result.rate,
             theory=result.theory,
             ylabel=rf"$\gamma$ ({args.regularizer})",
-            title=f"Dirac-GAN, {args.rule} GD, {args.loss} loss, {args.steps} steps",
+            title=(
+                f"Dirac-GAN, {args.rule} GD, {args.loss} loss, {args.steps} steps\n"
+                f"{args.mode} mode: from ({start[0]:g}, {start[1]:g})"
+            ),
             ax=ax,
         )
         fig.tight_layout()

@@ -20,10 +20,18 @@ class Dynamics(NamedTuple):
       init: ``init(params) -> state``.
       step: ``step(params, state, key) -> (params, state)``; ``key`` is a PRNG key
         (or None) for stochastic games.
+      period: the number of steps after which the step map repeats itself. A rule
+        whose step depends on a step counter in its state only through
+        ``count % k`` (lookahead synchronises every ``k`` steps) has period ``k``;
+        rules without such a counter have period 1 (the default). The local rate
+        of a periodic rule is that of one whole period, taken per step
+        (:func:`gamedyn.analysis.spectral_radius`); a wrapper that builds a new
+        ``Dynamics`` around a periodic rule passes ``period=inner.period`` on.
     """
 
     init: Callable[[Params], Any]
     step: Callable[[Params, Any, jax.Array | None], tuple[Params, Any]]
+    period: int = 1
 
 
 class PlayersState(NamedTuple):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import jax
@@ -34,18 +35,31 @@ def lookahead(
     players jointly move back towards the slow ones:
     ``w_slow <- w_slow + alpha (w_fast - w_slow)``, ``w_fast <- w_slow``.
 
+    The step depends on the step count (it synchronises when ``count % k == 0``),
+    so the rule is periodic: its ``period`` is ``lcm(k, dynamics.period)``. Near a
+    fixed point where one inner step is the linear map ``S``, one period maps
+    ``w`` to ``((1 - alpha) I + alpha S^k) w``: the local rate per step is
+    ``rho((1 - alpha) I + alpha S^k)^(1/k)``, e.g.
+    ``|1 - alpha + alpha mu^k|^(1/k)`` for a multiplier ``mu`` of ``S``
+    (:func:`gamedyn.analysis.spectral_radius` computes it over the period).
+
     Args:
       dynamics: the rule to wrap (e.g. :func:`alternating` with Adam).
       sync_period: ``k``, fast steps per synchronisation.
       alpha: interpolation weight in ``(0, 1]``.
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`LookaheadState`.
+      A :class:`gamedyn.Dynamics` with state :class:`LookaheadState` and
+      ``period = lcm(k, dynamics.period)``.
 
     References:
       Chavdarova, Pagliardini, Stich, Fleuret, Jaggi 2021, Taming GANs with
       Lookahead-Minmax. ICLR.
     """
+    if not isinstance(dynamics, Dynamics):
+        raise TypeError(
+            f"dynamics: expected a gamedyn.Dynamics, got {type(dynamics).__name__}"
+        )
     if (
         not isinstance(sync_period, int)
         or isinstance(sync_period, bool)
@@ -70,4 +84,4 @@ def lookahead(
         fast = jax.tree.map(lambda s, f: jnp.where(sync, s, f), slow, fast)
         return fast, LookaheadState(inner, slow, count)
 
-    return Dynamics(init, step)
+    return Dynamics(init, step, math.lcm(sync_period, dynamics.period))

@@ -2,27 +2,38 @@
 
 Simulates update rules on the Dirac-GAN and its regularized variants from
 ``(theta, psi) = (1, 1)`` with step size ``h = 0.2`` for 500 steps (the reference
-notebook's settings), classifies each run's outcome and returns the trajectories
-with the vector field each is drawn over. ``gamedyn dirac`` is the command line of
+notebook's settings), classifies each run's outcome with
+:func:`gamedyn.outcomes.classify_runs` and returns the trajectories with the
+vector field each is drawn over. ``gamedyn dirac`` is the command line of
 :func:`run`.
+
+Two sets of conventions (:func:`conventions` says which a config uses):
+
+* gamedyn's (default): alternating GD moves the discriminator first (most GAN
+  code), consensus adds the exact gradient of ``1/2 ||xi||^2``, float32.
+* the reference notebook's (``Config(paper=True)``, ``gamedyn dirac --paper``):
+  alternating GD moves the generator first (``trajectory_altgd``), consensus uses
+  the notebook's field (``GAN_Consensus``, whose second terms are half those of
+  the gradient of ``1/2 ||xi||^2``), float64, and the notebook's nine variants;
+  the deterministic variants reproduce the notebook's trajectories to round-off.
 
 References:
   Mescheder, Geiger, Nowozin 2018, Which Training Methods for GANs do actually
-  Converge? ICML.
+  Converge? ICML. Code: github.com/LMescheder/GAN_stability
+  (notebooks/diracgan).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import jax
-import numpy as np
 import optax
 
 from gamedyn import dynamics as _dynamics
 from gamedyn import games, losses, outcomes, regularizers
-from gamedyn._game import Game
+from gamedyn._game import Game, hamiltonian
 from gamedyn._validate import (
     check_choice,
     check_float,
@@ -46,6 +57,12 @@ class Variant(NamedTuple):
       instance_noise: std of the instance noise.
       clip: WGAN weight clipping of the discriminator at ``+-clip`` (None: off).
       consensus: weight of the consensus term added to the game (0: off).
+      consensus_form: ``"exact"``: every player descends on
+        ``xi + consensus * grad 1/2 ||xi||^2``
+        (:func:`gamedyn.games.consensus_game`); ``"notebook"``: the reference
+        notebook's field (``GAN_Consensus``, standard loss only), in which the
+        terms ``(psi^2 + theta^2) f' f'' (psi, theta)`` of that gradient are
+        halved. Paper mode uses ``"notebook"``.
     """
 
     loss: str = "standard"
@@ -54,6 +71,7 @@ class Variant(NamedTuple):
     instance_noise: float = 0.0
     clip: float | None = None
     consensus: float = 0.0
+    consensus_form: Literal["exact", "notebook"] = "exact"
 
 
 VARIANTS: dict[str, Variant] = {
@@ -63,9 +81,30 @@ VARIANTS: dict[str, Variant] = {
     "wgan_gp": Variant(loss="wgan", regularizer="gp", gamma=0.7),
     "instance_noise": Variant(instance_noise=0.7),
     "r1": Variant(regularizer="r1", gamma=0.3),
+    "r1_critical": Variant(regularizer="r1", gamma=1.0),
     "consensus": Variant(consensus=1.0),
+    "nsgan_r1": Variant(loss="non_saturating", regularizer="r1", gamma=0.3),
 }
-"""The study's variants, with the reference notebook's settings."""
+"""Every variant of the reference notebook, with its settings (notebook names:
+GAN, NSGAN, WGAN(1), WGAN_GP(0.7, 1), GAN_InstNoise(0.7), GAN_GradPenalty(0.3),
+GAN_GradPenalty(1), GAN_Consensus(1), NSGAN_GradPenalty(0.3))."""
+
+STUDY_VARIANTS = (
+    "gan",
+    "nsgan",
+    "wgan",
+    "wgan_gp",
+    "instance_noise",
+    "r1",
+    "consensus",
+)
+"""The variants of the default study (the paper's Figure 3 and 4 panels)."""
+
+PAPER_VARIANTS = tuple(VARIANTS)
+"""The variants of paper mode: all nine panels of the reference notebook."""
+
+PAPER_ORDER = (0, 1)
+"""Alternating GD in the reference notebook: the generator (player 0) first."""
 
 RULES = (
     "simultaneous",
@@ -89,9 +128,10 @@ class Config(NamedTuple):
 
     Attributes:
       rules: rule names; None: the study's (``simultaneous`` and ``alternating`` on
-        every variant, plus ``extragradient`` and ``optimistic`` on the plain GAN).
-      variants: names from :data:`VARIANTS`; None: all of them (or none when
-        ``custom`` is given).
+        every variant, plus ``extragradient`` and ``optimistic`` on the plain GAN;
+        in paper mode ``simultaneous`` and ``alternating`` only).
+      variants: names from :data:`VARIANTS`; None: :data:`STUDY_VARIANTS` (paper
+        mode: :data:`PAPER_VARIANTS`), or none when ``custom`` is given.
       custom: an extra :class:`Variant`, run under the name ``"custom"``.
       rule_param: the rule's own number (None: the registry's default).
       lr: the step size ``h`` (plain SGD for both players).
@@ -99,6 +139,15 @@ class Config(NamedTuple):
       start: the starting point ``(theta, psi)``.
       seed: the PRNG seed (instance noise).
       field_points: grid points per axis of the vector field drawn under each run.
+      paper: the reference notebook's conventions (see the module docstring):
+        alternating GD moves the generator first, the notebook's consensus
+        field, float64, all nine variants.
+      tol, growth, tail, shrink: the outcome judge's parameters
+        (:func:`gamedyn.outcomes.classify_runs`): converged within ``tol * d0``
+        (5%: instance noise leaves a noise floor of about 1% of ``d0``), diverged
+        beyond ``growth * d0``, judged on the last ``tail`` of the records, and
+        *slow* when still approaching steadily at a rate that shrinks a run of
+        the same length by ``shrink``.
     """
 
     rules: tuple[str, ...] | None = None
@@ -110,6 +159,11 @@ class Config(NamedTuple):
     start: tuple[float, float] = (1.0, 1.0)
     seed: int = 0
     field_points: int = 25
+    paper: bool = False
+    tol: float = 5e-2
+    growth: float = 1.5
+    tail: float = 0.2
+    shrink: float = 0.5
 
 
 class RunResult(NamedTuple):
@@ -119,7 +173,8 @@ class RunResult(NamedTuple):
       rule: the update rule's name.
       variant: the variant's name.
       settings: the :class:`Variant`.
-      outcome: ``"converged"``, ``"diverged"`` or ``"cycles"`` (:func:`outcome`).
+      outcome: ``"converged"``, ``"diverged"``, ``"cycles"`` or ``"slow"``
+        (:func:`gamedyn.outcomes.classify_runs` with the config's parameters).
       final_distance: the distance to the equilibrium ``(0, 0)`` at the end.
       final: ``(theta, psi)`` at the end.
       diverged_step: -1 or the step at which the run diverged.
@@ -150,6 +205,18 @@ def check_variant(variant: Variant) -> Variant:
     if variant.clip is not None:
         check_positive("clip", variant.clip)
     check_nonnegative("consensus", variant.consensus)
+    check_choice("consensus_form", variant.consensus_form, ("exact", "notebook"))
+    if variant.consensus_form == "notebook" and variant.consensus:
+        if variant.loss != "standard":
+            raise ValueError(
+                "consensus_form: the notebook's consensus field is that of the "
+                f"standard loss, got loss {variant.loss!r}"
+            )
+        if variant.regularizer != "none" or variant.instance_noise:
+            raise ValueError(
+                "consensus_form: the notebook's consensus field is that of the "
+                "unregularized GAN without instance noise"
+            )
     return variant
 
 
@@ -161,6 +228,8 @@ def check(config: Config) -> Config:
         check_choice("variants", name, tuple(VARIANTS))
     if config.custom is not None:
         check_variant(config.custom)
+        if config.paper:
+            check_variant(_paper_variant(config.custom))
     for rule in config.rules or STUDY_RULES:
         _dynamics.get(rule).check(config.rule_param)
     check_positive("lr", config.lr)
@@ -171,29 +240,95 @@ def check(config: Config) -> Config:
         check_float("start", x)
     check_int("seed", config.seed, 0)
     check_int("field_points", config.field_points, 2)
+    if not isinstance(config.paper, bool):
+        raise TypeError(f"paper: expected a bool, got {type(config.paper).__name__}")
+    check_positive("tol", config.tol)
+    check_float("growth", config.growth, minimum=1.0, exclusive_minimum=True)
+    check_float("tail", config.tail, minimum=0.0, maximum=1.0, exclusive_minimum=True)
+    check_float(
+        "shrink",
+        config.shrink,
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
+    )
     return config
+
+
+def conventions(config: Config) -> str:
+    """One line saying which conventions ``config`` runs with (figure captions)."""
+    if config.paper:
+        return (
+            "reference notebook's conventions: alternating GD moves the generator "
+            "first, the notebook's consensus field, float64"
+        )
+    return (
+        "gamedyn's conventions: alternating GD moves the discriminator first, "
+        "exact consensus gradient, float32"
+    )
+
+
+def _paper_variant(variant: Variant) -> Variant:
+    return variant._replace(consensus_form="notebook") if variant.consensus else variant
 
 
 def runs(config: Config) -> list[tuple[str, str, Variant]]:
     """The ``(rule, variant name, variant)`` triples that ``config`` asks for.
 
-    With neither ``rules`` nor variants: the study (:data:`STUDY_RULES` on every
-    variant, extragradient and optimistic on the plain GAN). With variants only:
+    With neither ``rules`` nor variants: the study (:data:`STUDY_RULES` on
+    :data:`STUDY_VARIANTS`, extragradient and optimistic on the plain GAN; in
+    paper mode :data:`STUDY_RULES` on :data:`PAPER_VARIANTS`). With variants only:
     :data:`STUDY_RULES` on them. With rules: each rule on the chosen variants
-    (all variants when none is chosen).
+    (the default variants when none is chosen). In paper mode a variant with a
+    consensus term uses the notebook's consensus field.
     """
+    default = PAPER_VARIANTS if config.paper else STUDY_VARIANTS
     chosen = {v: VARIANTS[v] for v in (config.variants or ())}
     if config.custom is not None:
         chosen["custom"] = config.custom
     if config.rules:
-        names = chosen or VARIANTS
-        return [(r, v, names[v]) for r in config.rules for v in names]
-    if chosen:
-        return [(r, v, chosen[v]) for r in STUDY_RULES for v in chosen]
-    study = [(r, v, VARIANTS[v]) for r in STUDY_RULES for v in VARIANTS]
-    return study + [
-        (r, "gan", VARIANTS["gan"]) for r in ("extragradient", "optimistic")
-    ]
+        names = chosen or {v: VARIANTS[v] for v in default}
+        todo = [(r, v, names[v]) for r in config.rules for v in names]
+    elif chosen:
+        todo = [(r, v, chosen[v]) for r in STUDY_RULES for v in chosen]
+    else:
+        todo = [(r, v, VARIANTS[v]) for r in STUDY_RULES for v in default]
+        if not config.paper:
+            todo += [
+                (r, "gan", VARIANTS["gan"]) for r in ("extragradient", "optimistic")
+            ]
+    if config.paper:
+        todo = [(r, v, _paper_variant(x)) for r, v, x in todo]
+    return todo
+
+
+def notebook_consensus_game(gamma: float, start=(1.0, 1.0)) -> Game:
+    """The reference notebook's consensus Dirac-GAN (``GAN_Consensus``).
+
+    Its field is ``xi + gamma (1/2 grad H + 1/2 f'(psi theta)^2 (theta, psi))``
+    with ``H = 1/2 ||xi||^2 = 1/2 (psi^2 + theta^2) f'(psi theta)^2``: the
+    notebook's ``v1reg = theta f'^2 + 1/2 psi (psi^2 + theta^2) f' f''`` (and
+    ``v2reg`` likewise) halves the second term of ``grad H``. The second part is
+    added through each player's loss with the factor ``f'^2`` held constant
+    (``stop_gradient``), so first derivatives (the field every gradient rule
+    uses) are exact, but second derivatives of this game are not those of the
+    field: do not analyse it with :func:`gamedyn.analysis.jacobian`.
+    """
+    base = games.dirac_gan("standard", None, start=start)
+    h = hamiltonian(base)
+
+    def losses(params, key=None):
+        theta, psi = params
+        lg, ld = base.losses(params, key)
+        fp2 = jax.lax.stop_gradient(jax.nn.sigmoid(-psi * theta) ** 2)
+        ham = h(params, key)
+        return (
+            lg + gamma * (0.5 * ham + 0.25 * fp2 * theta**2),
+            ld + gamma * (0.5 * ham + 0.25 * fp2 * psi**2),
+        )
+
+    return Game(init=base.init, losses=losses)
 
 
 def build(
@@ -203,43 +338,39 @@ def build(
     *,
     start: tuple[float, float] = (1.0, 1.0),
     rule_param: float | None = None,
+    order: tuple[int, ...] | None = None,
 ) -> tuple[Game, _dynamics.Dynamics]:
     """The game and the dynamics of one run: plain SGD with step ``lr`` for both
-    players (the discriminator's clipped when ``variant.clip`` is set)."""
+    players (the discriminator's clipped when ``variant.clip`` is set).
+
+    ``order`` is the move order of alternating GD (for ``"alternating"`` and the
+    alternating steps inside ``"lookahead"``): None moves the discriminator first,
+    :data:`PAPER_ORDER` the generator.
+    """
     check_variant(variant)
-    game = games.dirac_gan(
-        variant.loss,
-        regularizers.get(variant.regularizer, variant.gamma),
-        instance_noise=variant.instance_noise,
-        start=start,
-    )
-    if variant.consensus:
-        game = games.consensus_game(game, variant.consensus)
+    if variant.consensus and variant.consensus_form == "notebook":
+        game = notebook_consensus_game(variant.consensus, start)
+    else:
+        game = games.dirac_gan(
+            variant.loss,
+            regularizers.get(variant.regularizer, variant.gamma),
+            instance_noise=variant.instance_noise,
+            start=start,
+        )
+        if variant.consensus:
+            game = games.consensus_game(game, variant.consensus)
     d_opt = optax.sgd(lr)
     if variant.clip is not None:
         d_opt = optax.chain(d_opt, clip_params(variant.clip))
     opt = (optax.sgd(lr), d_opt)
-    return game, _dynamics.get(rule)(game, opt, rule_param, lr=lr)
-
-
-def outcome(distance: np.ndarray) -> int:
-    """Classifies one run (an index into :data:`gamedyn.outcomes.OUTCOMES`).
-
-    :func:`gamedyn.outcomes.classify_runs` with a 5% radius (instance noise leaves a
-    small noise floor), and a run whose tail is still contracting towards the
-    equilibrium (extragradient, optimistic GD: linear but slow rates at ``h = 0.2``)
-    also counts as converged.
-    """
-    code = int(outcomes.classify_runs(distance, tol=5e-2, growth=1.5))
-    if code == outcomes.CYCLES:
-        d0, d_tail, d_end = (
-            distance[0],
-            distance[int(0.8 * len(distance))],
-            distance[-1],
-        )
-        if d_end < 0.8 * d_tail and d_end < 0.25 * d0:
-            code = outcomes.CONVERGED
-    return code
+    spec = _dynamics.get(rule)
+    if order is not None and rule == "alternating":
+        return game, _dynamics.alternating(game, opt, order)
+    if order is not None and rule == "lookahead":
+        alpha = spec.check(rule_param)
+        inner = _dynamics.alternating(game, opt, order)
+        return game, _dynamics.lookahead(inner, 5, alpha)
+    return game, spec(game, opt, rule_param, lr=lr)
 
 
 def run(
@@ -258,42 +389,52 @@ def run(
     """
     config = check(Config() if config is None else config)
     todo = runs(config)
-    key = jax.random.key(config.seed)
+    order = PAPER_ORDER if config.paper else None
     results = []
-    for i, (rule, name, variant) in enumerate(todo):
-        game, dyn = build(
-            rule,
-            variant,
-            config.lr,
-            start=tuple(config.start),
-            rule_param=config.rule_param,
-        )
-        traj = simulate(
-            dyn,
-            game.init(None),
-            config.steps,
-            key=key,
-            metrics=("distance",),
-            equilibrium=(0.0, 0.0),
-        )
-        dist = np.asarray(traj.metrics["distance"], float)
-        results.append(
-            RunResult(
-                rule=rule,
-                variant=name,
-                settings=variant,
-                outcome=outcomes.OUTCOMES[outcome(dist)],
-                final_distance=float(dist[-1]),
-                final=tuple(float(x) for x in traj.final),
-                diverged_step=int(traj.diverged_step),
-                trajectory=traj,
-                field=vector_field_grid(
-                    game, key=jax.random.key(0), num=config.field_points
-                ),
+    with jax.enable_x64(config.paper):
+        key = jax.random.key(config.seed)
+        for i, (rule, name, variant) in enumerate(todo):
+            game, dyn = build(
+                rule,
+                variant,
+                config.lr,
+                start=tuple(config.start),
+                rule_param=config.rule_param,
+                order=order,
             )
-        )
-        if progress is not None:
-            progress(i + 1, len(todo))
+            traj = simulate(
+                dyn,
+                game.init(None),
+                config.steps,
+                key=key,
+                metrics=("distance",),
+                equilibrium=(0.0, 0.0),
+            )
+            dist = traj.metrics["distance"]
+            code = outcomes.classify_runs(
+                dist,
+                tol=config.tol,
+                growth=config.growth,
+                tail=config.tail,
+                shrink=config.shrink,
+            )
+            results.append(
+                RunResult(
+                    rule=rule,
+                    variant=name,
+                    settings=variant,
+                    outcome=outcomes.OUTCOMES[int(code)],
+                    final_distance=float(dist[-1]),
+                    final=tuple(float(x) for x in traj.final),
+                    diverged_step=int(traj.diverged_step),
+                    trajectory=traj,
+                    field=vector_field_grid(
+                        game, key=jax.random.key(0), num=config.field_points
+                    ),
+                )
+            )
+            if progress is not None:
+                progress(i + 1, len(todo))
     return results
 
 
@@ -301,6 +442,15 @@ def summary(config: Config, results: list[RunResult]) -> dict[str, Any]:
     """The ``summary.json`` content of a study: settings and one record per run."""
     return {
         "study": "Dirac-GAN, Mescheder, Geiger & Nowozin 2018",
+        "conventions": conventions(config),
+        "paper": config.paper,
+        "judge": {
+            "function": "gamedyn.outcomes.classify_runs",
+            "tol": config.tol,
+            "growth": config.growth,
+            "tail": config.tail,
+            "shrink": config.shrink,
+        },
         "start": list(config.start),
         "lr": config.lr,
         "steps": config.steps,

@@ -6,6 +6,16 @@ the same rule at the equilibrium, whose contour ``rho = 1`` is the stability bou
 drawn on the phase diagrams of Mescheder et al. (2018). :func:`run` does both for a
 :class:`Config`.
 
+A phase diagram answers one of two questions (``Config.mode``):
+
+* ``"local"`` (default): is the equilibrium locally stable? Every run starts near
+  it, at :data:`LOCAL_START`, where the game is linear to a relative ``1e-4``, so
+  the outcome map follows the linear theory (``rho < 1`` converges).
+* ``"basin"``: is it reached from a given start (default :data:`BASIN_START`,
+  the paper's ``(1, 1)``)? A cell that is stable in theory (``rho < 1``) but whose
+  run diverged from that start is marked ``"outside basin"``
+  (:func:`gamedyn.outcomes.outside_basin`) rather than ``"diverged"``.
+
 References:
   Mescheder, Geiger, Nowozin 2018, Which Training Methods for GANs do actually
   Converge? ICML.
@@ -45,6 +55,15 @@ Dirac-GAN."""
 REGULARIZERS = ("r1", "r2", "none")
 """Regularizers whose weight ``gamma`` :func:`dirac_run` sweeps."""
 
+MODES = ("local", "basin")
+"""The questions a phase diagram answers: local stability, or reachability."""
+
+LOCAL_START = (0.01, 0.01)
+"""The start of local-mode runs: near the equilibrium ``(0, 0)``."""
+
+BASIN_START = (1.0, 1.0)
+"""The default start of basin-mode runs: the paper's."""
+
 
 _CONSENSUS = _dynamics.get("consensus").default
 
@@ -65,7 +84,7 @@ def dirac_run(
     regularizer: str = "r1",
     num_steps: int = 500,
     every: int = 5,
-    start: tuple[float, float] = (1.0, 1.0),
+    start: tuple[float, float] = LOCAL_START,
     consensus: float = _CONSENSUS,
     tol: float = 1e-2,
     growth: float = 2.0,
@@ -78,7 +97,9 @@ def dirac_run(
     discriminator is penalised by ``regularizer`` with weight ``gamma``; the run is
     summarised by its outcome (:func:`gamedyn.outcomes.classify_runs` of the distance to
     the equilibrium ``(0, 0)``) and its empirical per-step rate
-    (:func:`gamedyn.outcomes.rate`).
+    (:func:`gamedyn.outcomes.rate` on the last half of the records, which leaves
+    out records at the run's round-off floor and corrects for double
+    eigenvalues).
 
     Args:
       rule: a name from :data:`RULES`.
@@ -86,7 +107,8 @@ def dirac_run(
       regularizer: ``"r1"``, ``"r2"`` or ``"none"`` (then ``gamma`` is ignored).
       num_steps: steps per run.
       every: record the distance every ``every`` steps.
-      start: the starting point ``(theta, psi)``.
+      start: the starting point ``(theta, psi)`` (default near the equilibrium,
+        :data:`LOCAL_START`).
       consensus: the consensus weight for ``rule="consensus"``.
       tol, growth, tail, shrink: passed to :func:`gamedyn.outcomes.classify_runs`.
 
@@ -249,9 +271,13 @@ class Config(NamedTuple):
       regularizer: ``"r1"``, ``"r2"`` or ``"none"``: the penalty weighted by gamma.
       steps: steps per run.
       every: steps between recorded distances.
-      start: the starting point ``(theta, psi)``.
+      start: the starting point ``(theta, psi)``; None: :data:`LOCAL_START` in
+        local mode, :data:`BASIN_START` in basin mode.
       consensus: the consensus weight (rule ``"consensus"``).
       chunk_size: configurations per compiled call.
+      mode: ``"local"`` (local stability: start near the equilibrium) or
+        ``"basin"`` (reachability from ``start``: stable cells whose run diverged
+        are ``"outside basin"``).
     """
 
     rule: str = "simultaneous"
@@ -261,9 +287,18 @@ class Config(NamedTuple):
     regularizer: str = "r1"
     steps: int = 500
     every: int = 5
-    start: tuple[float, float] = (1.0, 1.0)
+    start: tuple[float, float] | None = None
     consensus: float = _CONSENSUS
     chunk_size: int | None = 1024
+    mode: str = "local"
+
+
+def start_of(config: Config) -> tuple[float, float]:
+    """The start ``config`` runs from (its ``start``, or its mode's default)."""
+    _check_choice("mode", config.mode, MODES)
+    if config.start is not None:
+        return tuple(float(x) for x in config.start)
+    return LOCAL_START if config.mode == "local" else BASIN_START
 
 
 class Result(NamedTuple):
@@ -271,7 +306,8 @@ class Result(NamedTuple):
 
     Attributes:
       lr, gamma: the grid.
-      outcome: int codes into :data:`gamedyn.outcomes.OUTCOMES`.
+      outcome: int codes into :data:`gamedyn.outcomes.OUTCOMES` (in basin mode
+        ``"outside basin"`` for stable cells whose run diverged).
       rate: the empirical per-step rate of each run.
       distance: the final distance to the equilibrium.
       diverged_step: -1 or the step at which the run diverged.
@@ -279,6 +315,8 @@ class Result(NamedTuple):
         dirac_spectral_radius`).
       agreement: the fraction of cells where "converging" (converged or slow)
         agrees with ``theory < 1``.
+      mode: the config's mode.
+      start: the start every run was made from.
     """
 
     lr: np.ndarray
@@ -289,6 +327,8 @@ class Result(NamedTuple):
     diverged_step: np.ndarray
     theory: np.ndarray
     agreement: float
+    mode: str = "local"
+    start: tuple[float, float] = LOCAL_START
 
 
 def run(
@@ -303,6 +343,9 @@ def run(
     Returns:
       A :class:`Result`.
     """
+    start = start_of(config)
+    if len(start) != 2 or not np.all(np.isfinite(start)):
+        raise ValueError(f"start: expected finite (theta, psi), got {config.start!r}")
     lr = np.asarray(config.lr, float)
     gamma = np.asarray(config.gamma, float)
     for name, values, positive in (("lr", lr, True), ("gamma", gamma, False)):
@@ -326,7 +369,7 @@ def run(
         regularizer=config.regularizer,
         num_steps=config.steps,
         every=config.every,
-        start=tuple(config.start),
+        start=start,
         consensus=config.consensus,
     )
     out = sweep(
@@ -341,6 +384,8 @@ def run(
         consensus=config.consensus,
     )
     outcome = np.asarray(out["outcome"])
+    if config.mode == "basin":
+        outcome = _outcomes.outside_basin(outcome, rho < 1)
     converging = np.isin(outcome, (_outcomes.CONVERGED, _outcomes.SLOW))
     return Result(
         lr=lr,
@@ -351,4 +396,6 @@ def run(
         diverged_step=np.asarray(out["diverged_step"]),
         theory=rho,
         agreement=float(np.mean(converging == (rho < 1))),
+        mode=config.mode,
+        start=start,
     )

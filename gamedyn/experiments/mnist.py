@@ -4,15 +4,18 @@ A :class:`Config` describes one MNIST GAN (players, loss, regularizer, update ru
 optimizers, data); :func:`build` makes its game (:func:`gamedyn.games.mnist.mnist_gan`)
 and update rule from the registries (:func:`gamedyn.dynamics.get`,
 :func:`gamedyn.optimizers.make`, :func:`gamedyn.regularizers.get`). :func:`run` trains
-it in a run directory with :func:`gamedyn.train.train`: it resumes from the newest
-checkpoint there (the result equals an unbroken run), refuses a directory that holds
-a run with other settings (``config.json``), evaluates the final params (the players'
-losses on a fixed batch, classifier FID, Inception Score, class counts:
-:mod:`gamedyn.metrics.classifier`), samples a 10 x 10 grid of digits and, when asked,
-computes the top-``k`` spectra of the game Jacobian and of each player's Hessian at
-every checkpoint (Berard et al. 2020). It returns values and writes only the run's
-checkpoints, its log (``metrics.jsonl``) and ``config.json``; ``gamedyn mnist``
-(:mod:`gamedyn.cli.mnist`) writes the reports and figures.
+it in a run directory with :func:`gamedyn.train.train`, holding the directory's lock:
+it resumes from the newest good checkpoint there (the result equals an unbroken run),
+refuses a directory that holds a run with other settings (``config.json`` and the
+settings stored in every checkpoint) or another program's files, evaluates the final
+params (the players' losses on a fixed batch, classifier FID, Inception Score, class
+counts: :mod:`gamedyn.metrics.classifier`), samples a 10 x 10 grid of digits and,
+when asked, computes the top-``k`` spectra of the game Jacobian and of each player's
+Hessian at every checkpoint (Berard et al. 2020). It returns values and writes the
+run's data files: checkpoints, the log (``metrics.jsonl``), ``config.json``,
+``metrics.json`` (before the optional spectra) and ``spectrum.json``; ``gamedyn
+mnist`` (:mod:`gamedyn.cli.mnist`) draws the figures. ``docs/runs.md`` says what
+survives a kill, a corrupt file or a second process.
 
 Keys: a seed gives four keys (:func:`keys`): parameter initialisation, training
 (step ``t`` uses ``fold_in(train_key, t)``), the fixed evaluation batch of the logged
@@ -21,10 +24,11 @@ losses and the latents of the samples.
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -48,8 +52,17 @@ from gamedyn.games.mnist import MODELS, ImageGAN, mnist_gan, sample_images
 from gamedyn.models.classifier import Classifier, default_path, load_classifier
 
 MNIST_TRAIN_SIZE = 60000
+DEFAULT_WIDTH = {"mlp": 256, "dcgan": 64}
+"""The players' width when ``Config.width`` is None
+(:func:`gamedyn.games.mnist.mnist_gan`'s defaults)."""
+EXPERIMENT = "gamedyn.experiments.mnist"
+"""Stored in every checkpoint's metadata, with the run's :class:`Config`."""
 CONFIG_NAME = "config.json"
 """The file of a run directory that holds its :class:`Config`."""
+METRICS_NAME = "metrics.json"
+"""The evaluation of the final params (:attr:`Result.metrics`)."""
+SPECTRUM_NAME = "spectrum.json"
+"""The spectra at the checkpoints (:attr:`Result.spectra`)."""
 
 Progress = Callable[[str, int, int, dict], None]
 """``progress(stage, done, total, info)``; see :func:`run`."""
@@ -254,7 +267,7 @@ def evaluate(
     from gamedyn.metrics.classifier import evaluate as scores
 
     _, _, k_eval, k_samples = keys(seed)
-    values = np.asarray(jax.jit(gan.game.losses)(state.params, k_eval))
+    values = np.asarray(trainer.eval_losses(gan.game, state.params, k_eval))
     finite = _finite(state.params)
     out = {
         "step": int(state.step),
@@ -298,7 +311,9 @@ def spectra(
     magnitude of the game Jacobian and the ``k`` largest and smallest eigenvalues of
     each player's Hessian, on the fixed evaluation batch, matrix-free
     (:func:`gamedyn.analysis.top_eigenvalues`,
-    :func:`gamedyn.analysis.top_hessian_eigenvalues`).
+    :func:`gamedyn.analysis.top_hessian_eigenvalues`). Checkpoints that are corrupt
+    (a :class:`gamedyn.io.RunWarning`), hold non-finite params or where ARPACK
+    fails are left out (:func:`run` says why in ``spectrum_skipped``).
 
     Args:
       gan: the game.
@@ -312,29 +327,48 @@ def spectra(
       ``[{"step", "jacobian": [[re, im], ...], "hessian_g_top", "hessian_g_bottom",
       "hessian_d_top", "hessian_d_bottom"}, ...]`` by step.
     """
+    return _spectra(gan, directory, k, seed, like, progress)[0]
+
+
+def _spectra(gan, directory, k, seed, like, progress) -> tuple[list[dict], list[str]]:
+    """:func:`spectra`'s records and the reasons of the checkpoints left out."""
+    from scipy.sparse.linalg import ArpackError
+
     from gamedyn.analysis import top_eigenvalues, top_hessian_eigenvalues
 
     _, _, k_eval, _ = keys(seed)
-    out = []
+    out, skipped = [], []
     ckpts = io.list_checkpoints(directory)
     for i, (step, path) in enumerate(ckpts):
-        st = io.load_checkpoint(path, like)
-        if _finite(st.params):
-            lam = top_eigenvalues(gan.game, st.params, k, key=k_eval, which="LM")
-            rec = {
-                "step": step,
-                "jacobian": [[float(z.real), float(z.imag)] for z in lam],
-            }
-            for p, name in enumerate(("g", "d")):
-                for which, end in (("LA", "top"), ("SA", "bottom")):
-                    h = top_hessian_eigenvalues(
-                        gan.game, st.params, k, p, key=k_eval, which=which
-                    )
-                    rec[f"hessian_{name}_{end}"] = [float(v) for v in h]
-            out.append(rec)
+        try:
+            st = io.load_checkpoint(path, like)
+        except io.CorruptCheckpointError as e:
+            warnings.warn(f"{e}; no spectrum there", io.RunWarning, stacklevel=3)
+            skipped.append(f"step {step}: corrupt checkpoint")
+            st = None
+        if st is not None and not _finite(st.params):
+            skipped.append(f"step {step}: params not finite")
+        elif st is not None:
+            try:
+                lam = top_eigenvalues(gan.game, st.params, k, key=k_eval, which="LM")
+                rec = {
+                    "step": step,
+                    "jacobian": [[float(z.real), float(z.imag)] for z in lam],
+                }
+                for p, name in enumerate(("g", "d")):
+                    for which, end in (("LA", "top"), ("SA", "bottom")):
+                        h = top_hessian_eigenvalues(
+                            gan.game, st.params, k, p, key=k_eval, which=which
+                        )
+                        rec[f"hessian_{name}_{end}"] = [float(v) for v in h]
+                out.append(rec)
+            except ArpackError as e:
+                skipped.append(
+                    f"step {step}: ARPACK failed ({' '.join(str(e).split())})"
+                )
         if progress is not None:
             progress(i + 1, len(ckpts))
-    return out
+    return out, skipped
 
 
 class Result(NamedTuple):
@@ -345,8 +379,10 @@ class Result(NamedTuple):
         earlier when the params diverged).
       metrics: :func:`evaluate`'s dict with ``"train_seconds"``, ``"config"``,
         ``"classifier_test_accuracy"`` (when a classifier was used),
-        ``"diverged_step"`` (when training diverged) and ``"spectrum_steps"`` (with
-        spectra).
+        ``"diverged_step"`` (when training diverged) and, with spectra,
+        ``"spectrum_steps"`` (the checkpoints with a spectrum) and
+        ``"spectrum_skipped"`` (why spectra were left out: the run diverged, or a
+        checkpoint's reason), as written to ``metrics.json``.
       samples: :func:`samples` at the final state, ``(100, 28, 28, 1)``.
       spectra: :func:`spectra`'s records (``[]`` without ``spectrum``).
       resumed_from: the step of the checkpoint the run resumed from; None when it
@@ -360,20 +396,74 @@ class Result(NamedTuple):
     resumed_from: int | None
 
 
-def _check_settings(out_dir: str, config: Config) -> None:
-    """Refuses a run directory that holds a run with other settings."""
-    path = os.path.join(out_dir, CONFIG_NAME)
-    if not os.path.isfile(path):
-        return
-    with open(path) as f:
-        old = json.load(f)
-    for name, value in config._asdict().items():
-        if name in old and old[name] != value:
+def resolved(config: Config) -> Config:
+    """``config`` with each None that stands for a default replaced by the default.
+
+    ``width`` (MLP 256, DCGAN 64), ``rule_param`` (the registry's default; CGD's
+    ``eta`` is ``lr_g``; an integer number as ``int``) and ``train_size`` (60,000).
+    Two configurations train the same run exactly when their resolved forms are
+    equal: ``Config(width=256)`` is the default MLP.
+    """
+    check(config)
+    rule = rules.get(config.rule)
+    param = rule.check(config.rule_param)
+    if param is None and rule.param is not None:  # a default that is the rate
+        param = config.lr_g
+    return config._replace(
+        width=DEFAULT_WIDTH[config.model] if config.width is None else config.width,
+        rule_param=param,
+        train_size=(
+            MNIST_TRAIN_SIZE if config.train_size is None else config.train_size
+        ),
+    )
+
+
+def _settings(data: Any, where: str) -> Config:
+    """The :class:`Config` stored in ``where`` (``config.json``, a checkpoint)."""
+    if not isinstance(data, dict) or not set(data) <= set(Config._fields):
+        raise ValueError(
+            f"out_dir: {where} does not hold the settings of a gamedyn mnist run "
+            "(another program's file?); use another directory"
+        )
+    try:
+        return resolved(Config(**data))
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"out_dir: {where} holds invalid settings ({e}); use another directory"
+        ) from None
+
+
+def _compare(out_dir: str, stored: Config, config: Config) -> None:
+    """Refuses a run directory whose run has other (resolved) settings."""
+    for name, old in stored._asdict().items():
+        new = getattr(config, name)
+        if old != new:
             raise ValueError(
-                f"out_dir: {out_dir} holds a run with {name}={old[name]!r}, this one "
-                f"has {name}={value!r}; resume with the same settings or use another "
+                f"out_dir: {out_dir} holds a run with {name}={old!r}, this one has "
+                f"{name}={new!r}; resume with the same settings or use another "
                 "directory"
             )
+
+
+def _check_files(out_dir: str, config: Config) -> dict | None:
+    """Checks that ``config.json`` and ``metrics.json`` of ``out_dir`` (when
+    present) hold ``config``'s settings (resolved); returns the stored
+    ``config.json``, or None."""
+    stored = None
+    for name in (METRICS_NAME, CONFIG_NAME):
+        path = os.path.join(out_dir, name)
+        if not os.path.isfile(path):
+            continue
+        try:
+            data = io.read_json(path)
+        except ValueError:
+            data = None
+        if name == METRICS_NAME:  # the settings are its "config"
+            data = data.get("config") if isinstance(data, dict) else None
+        else:
+            stored = data
+        _compare(out_dir, _settings(data, path), config)
+    return stored
 
 
 def _load_classifier(classifier: Any, progress: Progress | None) -> Classifier:
@@ -388,6 +478,49 @@ def _load_classifier(classifier: Any, progress: Progress | None) -> Classifier:
             progress("classifier", done, total, {"path": cache})
 
     return load_classifier(path, progress=report)
+
+
+def _prepare(
+    out_dir: str, config: Config, target_step: int
+) -> tuple[tuple[int, str, Any] | None, list[dict]]:
+    """Checks a locked run directory for :func:`run` and writes ``config.json`` when
+    it is missing; returns the newest good checkpoint and the log."""
+    mine = resolved(config)
+    stored = _check_files(out_dir, mine)
+    io.repair_log(out_dir)
+    log = io.read_log(out_dir)
+    reached = max(
+        [s for s, _ in io.list_checkpoints(out_dir)]
+        + [r["step"] for r in log if isinstance(r.get("step"), int)]
+        + [0]
+    )
+    if reached > target_step:
+        raise ValueError(
+            f"target_step: {out_dir} holds a run that reached step {reached}, after "
+            f"step {target_step}; continue it to step {reached} or later, or use "
+            "another directory (nothing was changed)"
+        )
+    found = io.newest_good_checkpoint(out_dir)
+    if found is not None:
+        meta = found[2] if isinstance(found[2], dict) else {}
+        if meta.get("experiment") != EXPERIMENT:
+            raise ValueError(
+                f"out_dir: {found[1]} was not written by gamedyn mnist; use another "
+                "directory"
+            )
+        _compare(out_dir, _settings(meta.get("config"), found[1]), mine)
+        stored = stored or meta["config"]
+    if not os.path.isfile(os.path.join(out_dir, CONFIG_NAME)):
+        io.write_json(os.path.join(out_dir, CONFIG_NAME), stored or config._asdict())
+    return found, log
+
+
+@functools.lru_cache(maxsize=8)
+def _build(config: Config) -> tuple[ImageGAN, Dynamics]:
+    """:func:`build` on MNIST, cached by the resolved configuration: runs of one
+    configuration in a process (a resume, a repeated run) share the game and its
+    compiled programs."""
+    return build(config)
 
 
 def run(
@@ -409,11 +542,20 @@ def run(
 ) -> Result:
     """Trains the GAN of ``config`` in ``out_dir`` until ``target_step``; evaluates.
 
-    Resumes from the newest checkpoint of ``out_dir`` at or before ``target_step``
-    (bitwise the unbroken run; see :func:`gamedyn.train.train`), after checking that
-    ``out_dir/config.json`` (when present) holds the same settings; then writes
-    ``config.json``, trains with checkpoints and a log, evaluates the final params
-    and computes the spectra. Every argument is checked before any computation.
+    Every argument is checked before any work (``spectrum`` against the players'
+    parameter counts). Then, holding ``out_dir``'s lock
+    (:func:`gamedyn.io.lock_directory`) for the whole run, it checks the directory:
+    ``config.json``, ``metrics.json`` and the settings stored in the newest good
+    checkpoint must be this run's (compared resolved, :func:`resolved`; an explicit
+    default equals the default), and a run there must not have got past
+    ``target_step``. It resumes from the newest good checkpoint (corrupt ones are
+    passed over with a :class:`gamedyn.io.RunWarning`; bitwise the unbroken run:
+    see :func:`gamedyn.train.train`), writes ``config.json`` when it is missing
+    (from the checkpoint's settings), trains with checkpoints (each with the
+    settings) and the log, evaluates the final params and writes ``metrics.json``;
+    then, with ``spectrum``, computes the spectra (skipped, with the reason in
+    ``spectrum_skipped``, when the run diverged), writes ``spectrum.json`` and adds
+    ``spectrum_steps`` to ``metrics.json``.
 
     Args:
       config: the experiment.
@@ -443,8 +585,12 @@ def run(
       A :class:`Result`.
 
     Raises:
-      ValueError: on a bad argument (naming it), a directory with another run's
-        settings, or a ``target_step`` below all of its checkpoints.
+      ValueError: on a bad argument (naming it); a directory with another run's
+        settings or another program's ``config.json``/``metrics.json``; a run
+        there past ``target_step``; checkpoints of which none is good
+        (:class:`gamedyn.io.CorruptCheckpointError`).
+      DirectoryLockedError: (an ``OSError``) when another process holds
+        ``out_dir``'s lock.
     """
     check(config)
     target_step = check_int("target_step", target_step, 0)
@@ -474,17 +620,7 @@ def run(
     out_dir = os.fspath(out_dir)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ValueError(f"out_dir: {out_dir} exists and is not a directory")
-    _check_settings(out_dir, config)
-    ckpts = io.list_checkpoints(out_dir)
-    usable = [(s, p) for s, p in ckpts if s <= target_step]
-    if ckpts and not usable:
-        raise ValueError(
-            f"target_step: {out_dir} already holds checkpoints after step "
-            f"{target_step} (from {ckpts[0][0]}); give a target_step >= {ckpts[0][0]} "
-            "or use another directory"
-        )
-
-    gan, dyn = build(config)
+    gan, dyn = _build(resolved(config))
     if spectrum:
         smallest = min(num_params(gan))
         if spectrum >= smallest:
@@ -492,82 +628,94 @@ def run(
                 f"spectrum: expected an integer < {smallest} (the smaller player's "
                 f"parameter count), got {spectrum}"
             )
-    clf = None
-    if fid_samples or fid_every:
-        clf = _load_classifier(classifier, progress)
-    like = start_state(gan, dyn, config.seed)
-    state, resumed_from = like, None
-    if usable:
-        resumed_from, path = usable[-1]
-        state = io.load_checkpoint(path, like)
-        if progress is not None:
-            progress("resume", resumed_from, target_step, {"path": path})
-    os.makedirs(out_dir, exist_ok=True)
-    io.write_json(os.path.join(out_dir, CONFIG_NAME), config._asdict())
+    with io.lock_directory(out_dir, name="out_dir", command="gamedyn mnist"):
+        found, log = _prepare(out_dir, config, target_step)
+        clf = None
+        if fid_samples or fid_every:
+            clf = _load_classifier(classifier, progress)
+        like = start_state(gan, dyn, config.seed)
+        state, resumed_from = like, None
+        if found is not None:
+            resumed_from, path, _ = found
+            state = io.load_checkpoint(path, like)
+            if progress is not None:
+                progress("resume", resumed_from, target_step, {"path": path})
 
-    _, _, k_eval, k_samples = keys(config.seed)
-    callback = None
-    if fid_every:
-        log_every = math.gcd(log_every, fid_every)
-        from gamedyn.metrics.classifier import mnist_fid
+        _, _, k_eval, k_samples = keys(config.seed)
+        callback = None
+        if fid_every:
+            log_every = math.gcd(log_every, fid_every)
+            from gamedyn.metrics.classifier import mnist_fid
 
-        def callback(st: trainer.TrainState) -> dict | None:
-            if int(st.step) % fid_every:
-                return None
-            imgs = sample_images(
-                gan, st.params, st.model_state, k_samples, fid_log_samples
+            def callback(st: trainer.TrainState) -> dict | None:
+                if int(st.step) % fid_every:
+                    return None
+                imgs = sample_images(
+                    gan, st.params, st.model_state, k_samples, fid_log_samples
+                )
+                return {"fid": mnist_fid(clf, imgs)}
+
+        diverged: list[int] = []
+
+        def on_chunk(step: int, record: dict) -> None:
+            if "diverged_step" in record:
+                diverged.append(record["diverged_step"])
+            if progress is not None:
+                progress("train", step, target_step, record)
+
+        t0 = time.perf_counter()
+        if not _finite(state.params):  # a diverged run's last checkpoint: no steps
+            diverged += [r["diverged_step"] for r in log if "diverged_step" in r][-1:]
+        else:
+            state = trainer.train(
+                dyn,
+                state,
+                target_step,
+                game=gan.game,
+                update_state=gan.update_state,
+                eval_key=k_eval,
+                out_dir=out_dir,
+                log_every=log_every,
+                callback=callback,
+                progress=on_chunk,
+                chunk=chunk,
+                unroll=True if unroll else 1,
+                checkpoint_every=checkpoint_every,
+                keep=keep,
+                metadata={"experiment": EXPERIMENT, "config": config._asdict()},
             )
-            return {"fid": mnist_fid(clf, imgs)}
+        seconds = time.perf_counter() - t0
 
-    diverged: list[int] = []
+        metrics = evaluate(gan, state, config.seed, fid_samples, clf)
+        metrics["train_seconds"] = round(seconds, 3)
+        if diverged:
+            metrics["diverged_step"] = diverged[0]
+        if clf is not None:
+            metrics["classifier_test_accuracy"] = clf.test_accuracy
+        metrics["config"] = config._asdict()
+        metrics_path = os.path.join(out_dir, METRICS_NAME)
+        io.write_json(metrics_path, metrics)  # before the optional analysis
+        records: list[dict] = []
+        if spectrum:
+            if metrics["diverged"] or diverged:
+                metrics["spectrum_skipped"] = (
+                    f"the run diverged at step {(diverged or ['?'])[0]}: no spectra"
+                )
+            else:
+                report = None
+                if progress is not None:
 
-    def on_chunk(step: int, record: dict) -> None:
-        if "diverged_step" in record:
-            diverged.append(record["diverged_step"])
-        if progress is not None:
-            progress("train", step, target_step, record)
+                    def report(done: int, total: int) -> None:
+                        progress("spectra", done, total, {})
 
-    t0 = time.perf_counter()
-    if not _finite(state.params):  # a diverged run's last checkpoint: nothing to do
-        diverged += [
-            r["diverged_step"] for r in io.read_log(out_dir) if "diverged_step" in r
-        ][-1:]
-    else:
-        state = trainer.train(
-            dyn,
-            state,
-            target_step,
-            game=gan.game,
-            update_state=gan.update_state,
-            eval_key=k_eval,
-            chunk=chunk,
-            unroll=True if unroll else 1,
-            out_dir=out_dir,
-            checkpoint_every=checkpoint_every,
-            keep=keep,
-            log_every=log_every,
-            callback=callback,
-            progress=on_chunk,
+                records, skipped = _spectra(
+                    gan, out_dir, spectrum, config.seed, like, report
+                )
+                if skipped:
+                    metrics["spectrum_skipped"] = "; ".join(skipped)
+            metrics["spectrum_steps"] = [r["step"] for r in records]
+            io.write_json(os.path.join(out_dir, SPECTRUM_NAME), records)
+            io.write_json(metrics_path, metrics)
+        return Result(
+            state, metrics, samples(gan, state, config.seed), records, resumed_from
         )
-    seconds = time.perf_counter() - t0
-
-    metrics = evaluate(gan, state, config.seed, fid_samples, clf)
-    metrics["train_seconds"] = round(seconds, 3)
-    if diverged:
-        metrics["diverged_step"] = diverged[0]
-    if clf is not None:
-        metrics["classifier_test_accuracy"] = clf.test_accuracy
-    metrics["config"] = config._asdict()
-    records: list[dict] = []
-    if spectrum:
-        report = None
-        if progress is not None:
-
-            def report(done: int, total: int) -> None:
-                progress("spectra", done, total, {})
-
-        records = spectra(gan, out_dir, spectrum, config.seed, like, report)
-        metrics["spectrum_steps"] = [r["step"] for r in records]
-    return Result(
-        state, metrics, samples(gan, state, config.seed), records, resumed_from
-    )

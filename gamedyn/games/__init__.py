@@ -1,7 +1,9 @@
-"""Games: analytic (Dirac-GAN, bilinear, quadratic) and GANs built from functions."""
+"""Games: analytic (Dirac-GAN, bilinear, quadratic, any zero-sum ``f(x, y)``) and GANs
+built from functions."""
 
 from gamedyn.games._gan import gan, multi_gan
 from gamedyn.games._quadratic import bilinear, quadratic
+from gamedyn.games._zero_sum import zero_sum
 from gamedyn.games.dirac import dirac_gan
 from gamedyn.games.mnist import ImageGAN, mnist_gan, sample_images
 from gamedyn.games.modules import (
@@ -28,4 +30,5 @@ __all__ = [
     "sample_images",
     "spectral_norm",
     "spectral_normalize",
+    "zero_sum",
 ]

@@ -6,6 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gamedyn._validate import check_int, check_positive
+
 
 def _check(samples, centers, std, threshold):
     samples = jnp.asarray(samples)
@@ -14,6 +16,14 @@ def _check(samples, centers, std, threshold):
         raise ValueError(f"samples: expected shape (n, d), got {samples.shape}")
     if centers.ndim != 2:
         raise ValueError(f"centers: expected shape (K, d), got {centers.shape}")
+    if samples.shape[0] == 0:
+        raise ValueError(
+            f"samples: expected at least one sample, got shape {samples.shape}"
+        )
+    if centers.shape[0] == 0:
+        raise ValueError(
+            f"centers: expected at least one mode centre, got shape {centers.shape}"
+        )
     if samples.shape[1] != centers.shape[1]:
         raise ValueError(
             f"samples: expected dimension d = {centers.shape[1]} like centers, got "
@@ -26,8 +36,8 @@ def _check(samples, centers, std, threshold):
         )
     if not isinstance(std, jax.core.Tracer) and not bool(jnp.all(std > 0)):
         raise ValueError(f"std: expected positive standard deviations, got {std}")
-    if isinstance(threshold, (int, float)) and threshold <= 0:
-        raise ValueError(f"threshold: expected a positive number, got {threshold}")
+    if not isinstance(threshold, jax.core.Tracer):
+        check_positive("threshold", threshold)
     return samples, centers, std
 
 
@@ -60,9 +70,19 @@ def coverage_from_counts(counts: jax.Array, num_samples: int) -> dict[str, jax.A
     ``reverse_kl = sum_k q_k log(q_k K)`` with ``q = counts / sum(counts)`` and
     ``0 log 0 = 0``; with no high-quality sample at all ``q`` is undefined and the
     value is ``log K``, the largest the divergence can be (all mass on one mode).
+
+    Raises:
+      ValueError: on counts without a mode axis or ``num_samples < 1``.
     """
     counts = jnp.asarray(counts)
-    num_modes = counts.shape[-1]
+    num_modes = counts.shape[-1] if counts.ndim else 0
+    if num_modes == 0:
+        raise ValueError(
+            f"counts: expected one count per mode (shape (..., K), K >= 1), got "
+            f"shape {counts.shape}"
+        )
+    if not isinstance(num_samples, jax.core.Tracer):
+        check_int("num_samples", num_samples, 1)
     total = jnp.sum(counts, axis=-1, keepdims=True)
     q = counts / jnp.maximum(total, 1)
     terms = jnp.where(q > 0, q * jnp.log(jnp.where(q > 0, q * num_modes, 1.0)), 0.0)
@@ -101,9 +121,11 @@ def mode_coverage(
     Returns:
       ``dict(modes=int, high_quality=float, reverse_kl=float)``.
 
+    Non-finite samples (a diverged generator) are never high quality.
+
     Raises:
-      ValueError: on samples and centres of different dimension, non-positive
-        ``std`` or ``threshold``.
+      ValueError: on no samples, no centres, samples and centres of different
+        dimension, non-positive ``std`` or ``threshold``.
 
     References:
       Srivastava et al. 2017, VEEGAN. NeurIPS. Lin, Khetan, Fanti, Oh 2018, PacGAN:

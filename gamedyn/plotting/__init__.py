@@ -5,8 +5,14 @@ results such as :class:`~gamedyn.analysis.FieldGrid` and
 :class:`~gamedyn.analysis.RegionGrid`, sweep outcomes) and never runs a game, an update
 rule or an experiment: compute with :mod:`gamedyn.analysis` or
 :mod:`gamedyn.experiments`, then draw.
+
+Every figure follows one style (:mod:`gamedyn.plotting.style`): each rule and variant
+has one encoding (colour, line style, marker) in every plot (:func:`encoding`,
+:func:`encodings`), legends cover no data (:func:`legend`), and spectra get limits
+that no outlier sets.
 """
 
+from gamedyn.plotting import style
 from gamedyn.plotting.analysis import (
     plot_eigenvalues,
     plot_path_angle,
@@ -18,11 +24,13 @@ from gamedyn.plotting.mnist import (
     image_grid,
     plot_complex_eigenvalues,
     plot_fid_curve,
+    plot_hessian_ends,
     plot_samples,
     plot_spectra,
 )
 from gamedyn.plotting.mog import plot_mode_histogram, plot_mog_samples
 from gamedyn.plotting.phase import OUTCOME_COLORS, phase_diagram
+from gamedyn.plotting.style import encoding, encodings, legend
 from gamedyn.plotting.trajectories import (
     plot_distances,
     plot_trajectory,
@@ -32,12 +40,16 @@ from gamedyn.plotting.trajectories import (
 __all__ = [
     "animate",
     "OUTCOME_COLORS",
+    "encoding",
+    "encodings",
     "image_grid",
+    "legend",
     "phase_diagram",
     "plot_complex_eigenvalues",
     "plot_distances",
     "plot_eigenvalues",
     "plot_fid_curve",
+    "plot_hessian_ends",
     "plot_mode_histogram",
     "plot_mog_samples",
     "plot_path_angle",
@@ -47,4 +59,5 @@ __all__ = [
     "plot_stability_region",
     "plot_trajectory",
     "plot_vector_field",
+    "style",
 ]

@@ -8,15 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from gamedyn.analysis.stability import PathAngle, RegionGrid
-
-_COLORS = {
-    "simultaneous": "tab:blue",
-    "extragradient": "tab:green",
-    "optimistic": "tab:orange",
-    "momentum": "tab:purple",
-    "alternating": "tab:red",
-    "consensus": "tab:brown",
-}
+from gamedyn.plotting import style
 
 
 def _ax(ax):
@@ -61,7 +53,8 @@ def plot_stability_region(
     Args:
       region: a :class:`gamedyn.analysis.RegionGrid`.
       ax: matplotlib axes (default: the current ones).
-      color: colour (default one per rule).
+      color: colour (default the rule's, :func:`gamedyn.plotting.encoding`); the
+        boundary takes the rule's line style.
       fill: shade the region (else draw its boundary only).
       label: legend label (default the rule's name).
 
@@ -70,12 +63,21 @@ def plot_stability_region(
     """
     region = _check_region(region)
     ax = _ax(ax)
-    color = color or _COLORS.get(region.rule, "tab:gray")
+    enc = style.encoding(region.rule)
+    color = color or enc["color"]
     re, im = np.asarray(region.re, float), np.asarray(region.im, float)
     rho = np.asarray(region.radius, float)
     if fill:
-        ax.contourf(re, im, rho, levels=[0.0, 1.0], colors=[color], alpha=0.25)
-    ax.contour(re, im, rho, levels=[1.0], colors=[color], linewidths=1.5)
+        ax.contourf(re, im, rho, levels=[0.0, 1.0], colors=[color], alpha=0.2)
+    ax.contour(
+        re,
+        im,
+        rho,
+        levels=[1.0],
+        colors=[color],
+        linewidths=1.5,
+        linestyles=[enc["linestyle"]],
+    )
     ax.plot(
         [],
         [],
@@ -98,10 +100,16 @@ def plot_eigenvalues(
     label: str = "eigenvalues of J",
     title: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
+    legend: bool = True,
 ):
     """Eigenvalues of a game Jacobian in the complex plane, optionally over a rule's
     stability region (an eigenvalue inside it is contracted by that step) and with
     reference values (e.g. closed forms) as rings.
+
+    The default limits are a square around the points that no outlier sets:
+    eigenvalues much farther from the origin than all the others
+    (:func:`gamedyn.plotting.style.outliers`) are drawn on the edge as open
+    triangles, their values in the legend.
 
     Args:
       eigenvalues: complex array.
@@ -114,6 +122,7 @@ def plot_eigenvalues(
       title: axes title.
       bounds: ``(re_min, re_max, im_min, im_max)`` (default: the region's grid
         widened to the points, or a square around the points).
+      legend: draw the legend (where it covers no data, else outside the axes).
 
     Returns:
       the axes.
@@ -122,8 +131,10 @@ def plot_eigenvalues(
     lam = np.ravel(np.asarray(eigenvalues, np.complex128))
     ref = None if reference is None else np.ravel(np.asarray(reference, np.complex128))
     pts = lam if ref is None else np.concatenate([lam, ref])
+    pts = pts[np.isfinite(pts)]
     if bounds is None:
-        r = 1.2 * max(float(np.max(np.abs(pts))) if pts.size else 1.0, 1e-3)
+        inliers = pts[~style.outliers(np.abs(pts))]
+        r = 1.2 * max(float(np.max(np.abs(inliers))) if inliers.size else 1.0, 1e-3)
         bounds = (-r, r, -r, r)
         if region is not None:
             _check_region(region)
@@ -135,8 +146,8 @@ def plot_eigenvalues(
             )
     if region is not None:
         plot_stability_region(region, ax, label=_region_label(region))
-    ax.axhline(0.0, color="0.5", lw=0.8)
-    ax.axvline(0.0, color="0.5", lw=0.8)
+    ax.axhline(0.0, color="0.5", lw=0.8, zorder=1)
+    ax.axvline(0.0, color="0.5", lw=0.8, zorder=1)
     ax.scatter(lam.real, lam.imag, s=18, color="k", zorder=3, label=label)
     if ref is not None:
         ax.scatter(
@@ -150,12 +161,14 @@ def plot_eigenvalues(
         )
     ax.set_xlim(bounds[0], bounds[1])
     ax.set_ylim(bounds[2], bounds[3])
+    style.mark_outliers(ax, pts.real, pts.imag, bounds[:2], bounds[2:])
     ax.set_xlabel(r"Re $\lambda$")
     ax.set_ylabel(r"Im $\lambda$")
     ax.set_aspect("equal", adjustable="box")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small", loc="upper left")
+    if legend:
+        style.legend(ax)
     return ax
 
 
@@ -165,9 +178,12 @@ def plot_spectral_radii(
     ax=None,
     *,
     title: str | None = None,
+    ylim: tuple[float, float] | None = None,
+    legend: bool = True,
 ):
     """Spectral radius of the linearised step against the step size, one curve per
-    rule, with the convergence threshold 1.
+    rule (each in its encoding, :func:`gamedyn.plotting.encodings`), with the
+    convergence threshold 1.
 
     Args:
       step_sizes: ``(m,)`` step sizes ``h``.
@@ -175,6 +191,9 @@ def plot_spectral_radii(
         :func:`gamedyn.analysis.spectral_radius_by_step`).
       ax: matplotlib axes (default: the current ones).
       title: axes title.
+      ylim: y limits (default: all the curves; a log scale when they span more
+        than a decade).
+      legend: draw the legend (where it covers no data, else outside the axes).
 
     Returns:
       the axes.
@@ -188,20 +207,37 @@ def plot_spectral_radii(
                 f"{rho.size}"
             )
     ax = _ax(ax)
-    for name, rho in curves.items():
-        ax.plot(h, rho, label=name, color=_COLORS.get(name))
-    ax.axhline(1.0, color="k", ls="--", lw=1, label="threshold")
-    ax.set_xlabel("step size h")
-    ax.set_ylabel("spectral radius of the step")
+    enc = style.encodings(curves)
+    for i, (name, rho) in enumerate(curves.items()):
+        ax.plot(
+            h,
+            rho,
+            label=name,
+            lw=1.4,
+            ms=5,
+            mfc="white",
+            markevery=style.markevery(h.size, i, len(curves)),
+            **enc[name],
+        )
+    ax.axhline(1.0, color="k", ls="--", lw=1, label=r"threshold $\rho = 1$", zorder=1)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    elif curves:
+        style.log_scale_if_wide(ax, np.concatenate([*curves.values(), [1.0]]))
+    ax.set_xlabel("step size $h$")
+    ax.set_ylabel(r"spectral radius $\rho$ of the step")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small")
+    if legend:
+        style.legend(ax)
     return ax
 
 
 def plot_path_angle(result: PathAngle, ax=None, *, title: str | None = None):
     """Path-angle plot (Berard et al. 2020): the cosine between ``xi`` and the
-    segment, and ``||xi||`` on a twin axis, against the position ``alpha``.
+    segment against the position ``alpha``, with ``||xi||`` on a twin axis (right,
+    in its own colour and line style; both axes linear, both curves in one
+    legend).
 
     Args:
       result: a :class:`gamedyn.analysis.PathAngle`
@@ -213,23 +249,47 @@ def plot_path_angle(result: PathAngle, ax=None, *, title: str | None = None):
       the axes of the cosine.
     """
     ax = _ax(ax)
-    ax.plot(result.alpha, result.cosine, color="tab:blue", label="cosine (all)")
-    for i in range(result.player_cosines.shape[1]):
+    backward = getattr(result, "direction", "forward") == "backward"
+    d = r"w_0 - w_1" if backward else r"w_1 - w_0"
+    alpha = np.asarray(result.alpha, float)
+    ax.plot(alpha, result.cosine, color="k", lw=1.6, label="cosine, all players")
+    players = np.asarray(result.player_cosines)
+    names = ("generator", "discriminator") if players.shape[1] == 2 else None
+    for i in range(players.shape[1]):
+        name = names[i] if names else f"player {i}"
+        enc = style.PLAYER_STYLES.get(name) or style.encoding(name)
         ax.plot(
-            result.alpha,
-            result.player_cosines[:, i],
-            lw=0.8,
-            ls=":",
-            label=f"cosine (player {i})",
+            alpha,
+            players[:, i],
+            lw=1.0,
+            color=enc["color"],
+            ls=enc["linestyle"],
+            label=f"cosine, {name}",
         )
-    ax.axvline(0.0, color="0.6", lw=0.8)
-    ax.axvline(1.0, color="0.6", lw=0.8)
-    ax.set_xlabel(r"$\alpha$ (0: start, 1: end)")
-    ax.set_ylabel("cos(xi, end - start)")
+    ax.axvline(0.0, color="0.6", lw=0.8, zorder=1)
+    ax.axvline(1.0, color="0.6", lw=0.8, zorder=1)
+    ax.set_xlabel(r"$\alpha$ on $w_\alpha = (1 - \alpha) w_0 + \alpha w_1$")
+    ax.set_ylabel(rf"$\cos(\xi(w_\alpha),\ {d})$")
     twin = ax.twinx()
-    twin.plot(result.alpha, result.grad_norm, color="tab:red", lw=1, label="||xi||")
-    twin.set_ylabel("||xi||", color="tab:red")
-    ax.legend(fontsize="small", loc="lower left")
+    norm_color = "tab:red"
+    (norm,) = twin.plot(
+        alpha,
+        result.grad_norm,
+        color=norm_color,
+        lw=1.2,
+        ls=style.LONG_DASH,
+        label=r"$\|\xi(w_\alpha)\|$ (right axis)",
+    )
+    twin.set_ylabel(r"$\|\xi(w_\alpha)\|$", color=norm_color)
+    twin.tick_params(axis="y", colors=norm_color)
+    handles, labels = ax.get_legend_handles_labels()
+    style.legend(
+        twin,
+        [*handles, norm],
+        [*labels, norm.get_label()],
+        avoid=(ax,),
+        fallback="below",
+    )
     if title:
         ax.set_title(title)
     return ax

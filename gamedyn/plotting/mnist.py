@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+from gamedyn.plotting import style
 
 
 def _ax(ax):
@@ -62,57 +64,226 @@ def plot_samples(images, nrow: int = 10, ax=None, title: str = ""):
 
 
 def plot_fid_curve(
-    steps: Sequence[int], fid: Sequence[float], ax=None, label: str | None = None
+    steps: Sequence[int],
+    fid: Sequence[float],
+    ax=None,
+    label: str | None = None,
+    *,
+    log: bool | None = None,
 ):
-    """FID against training steps (log scale).
+    """FID against training steps.
+
+    Args:
+      steps: the training step of each value.
+      fid: the FIDs.
+      ax: matplotlib axes (default: the current ones).
+      label: legend label (its encoding, :func:`gamedyn.plotting.encoding`, gives
+        the colour, line style and marker).
+      log: logarithmic y axis (default: when the values span more than a decade).
 
     Returns:
       the axes.
     """
     ax = _ax(ax)
-    ax.plot(np.asarray(steps), np.asarray(fid), marker="o", label=label)
-    ax.set_yscale("log")
-    ax.set_xlabel("training step")
+    fid = np.asarray(fid, float)
+    enc = style.encoding(label) if label else dict(style.RULE_STYLES["simultaneous"])
+    ax.plot(np.asarray(steps), fid, label=label, ms=5, **enc)
+    if log or (log is None and style.log_scale_if_wide(ax, fid, decades=1.0)):
+        ax.set_yscale("log")
+    ax.set_xlabel("training step $t$")
     ax.set_ylabel("FID (MNIST classifier features)")
     ax.set_title("FID during training")
     ax.grid(True, alpha=0.3)
     if label:
-        ax.legend()
+        style.legend(ax)
     return ax
 
 
-def plot_complex_eigenvalues(eigenvalues, ax=None, label: str | None = None, **kw):
+_EIG_GID = "gamedyn-eigenvalues"
+
+
+def _as_complex(values) -> np.ndarray:
+    lam = np.asarray(values)
+    if lam.ndim == 2 and lam.shape[-1] == 2 and not np.iscomplexobj(lam):
+        lam = lam[:, 0] + 1j * lam[:, 1]
+    return np.ravel(lam.astype(np.complex128))
+
+
+def plot_complex_eigenvalues(
+    eigenvalues,
+    ax=None,
+    label: str | None = None,
+    *,
+    scale: str = "auto",
+    legend: bool = True,
+    **kw,
+):
     """Eigenvalues as points of the complex plane (Berard et al. 2020, Fig. 4).
 
+    The limits cover every set of eigenvalues drawn on the axes by this function
+    (call it once per set, or give a mapping), and no outlier sets them
+    (:func:`gamedyn.plotting.style.robust_limits` on each axis): values much farther
+    out than the rest are drawn on the edge as open triangles with their values in
+    the legend, and an axis whose values take both signs over more than two decades
+    is symmetric-log, so a few large eigenvalues do not squeeze the rest into a dot.
+
     Args:
-      eigenvalues: complex array, or ``[[re, im], ...]``.
+      eigenvalues: complex array, ``[[re, im], ...]``, or a mapping label -> either
+        (one series each, in its encoding, :func:`gamedyn.plotting.encodings`).
       ax: matplotlib axes.
-      label: legend label.
-      kw: passed to ``ax.scatter``.
+      label: legend label (of a single array).
+      scale: ``"auto"``, ``"linear"`` or ``"symlog"`` for both axes.
+      legend: draw the legend (where it covers no data, else outside the axes).
+      kw: passed to ``ax.scatter`` (e.g. ``color``, ``marker``, ``s``).
 
     Returns:
       the axes.
     """
     ax = _ax(ax)
-    lam = np.asarray(eigenvalues)
-    if lam.ndim == 2 and lam.shape[-1] == 2 and not np.iscomplexobj(lam):
-        lam = lam[:, 0] + 1j * lam[:, 1]
-    ax.scatter(lam.real, lam.imag, label=label, **kw)
-    ax.axhline(0, color="k", lw=0.5)
-    ax.axvline(0, color="k", lw=0.5)
-    ax.set_xlabel("real part")
-    ax.set_ylabel("imaginary part")
+    if isinstance(eigenvalues, Mapping):
+        series = {str(k): _as_complex(v) for k, v in eigenvalues.items()}
+    else:
+        series = {label: _as_complex(eigenvalues)}
+    named = [k for k in series if k is not None]
+    enc = style.encodings(named)
+    taken = [c for c in ax.collections if c.get_gid() == _EIG_GID]
+    for i, (name, lam) in enumerate(series.items()):
+        opts = {"s": 28, "zorder": 3}
+        if name is not None:
+            opts.update(color=enc[name]["color"], marker=enc[name]["marker"])
+        elif "color" not in kw:
+            opts.update(color=style.PALETTE[(len(taken) + i) % len(style.PALETTE)])
+        opts.update(kw)
+        ax.scatter(lam.real, lam.imag, label=name, gid=_EIG_GID, **opts)
+    points = np.concatenate(
+        [
+            np.asarray(c.get_offsets(), float)
+            for c in ax.collections
+            if c.get_gid() == _EIG_GID
+        ]
+    )
+    for a in [*ax.collections, *ax.lines]:
+        if a.get_gid() in (style.OUTLIER_GID, _EIG_GID + "-axis"):
+            a.remove()
+    ax.axhline(0, color="0.5", lw=0.8, zorder=1, gid=_EIG_GID + "-axis")
+    ax.axvline(0, color="0.5", lw=0.8, zorder=1, gid=_EIG_GID + "-axis")
+    points = points[np.all(np.isfinite(points), axis=1)]
+    centre = np.median(points, axis=0) if len(points) else np.zeros(2)
+    far = style.outliers(np.hypot(*(points - centre).T))
+    xl = style.robust_limits(points[~far, 0], scale=scale, clip=False)
+    yl = style.robust_limits(points[~far, 1], scale=scale, clip=False)
+    style.apply_limits(ax, xl, "x")
+    style.apply_limits(ax, yl, "y")
+    style.mark_outliers(ax, points[:, 0], points[:, 1], (xl.lo, xl.hi), (yl.lo, yl.hi))
+    ax.set_xlabel(r"Re $\lambda$" + (" (symlog)" if xl.scale == "symlog" else ""))
+    ax.set_ylabel(r"Im $\lambda$" + (" (symlog)" if yl.scale == "symlog" else ""))
+    if legend:
+        style.legend(ax)
+    return ax
+
+
+def _checkpoint_styles(steps: Sequence) -> list[dict]:
+    import matplotlib
+
+    cmap = matplotlib.colormaps["viridis"]
+    n = len(steps)
+    return [
+        {
+            "color": cmap(0.9 * j / max(1, n - 1)),
+            "linestyle": style.SLOTS[j % len(style.SLOTS)][0],
+            "marker": style.SLOTS[j % len(style.SLOTS)][1],
+        }
+        for j in range(n)
+    ]
+
+
+def plot_hessian_ends(
+    records: Sequence[dict], player: str, ax=None, *, legend: bool = True
+):
+    """The bottom-k and the top-k eigenvalues of one player's Hessian at each
+    checkpoint, as two separate series per checkpoint: ranks ``1..k`` (the smallest)
+    on the left, ``n-k+1..n`` (the largest) on the right, with the eigenvalues
+    in between (not computed) marked as a gap that no line crosses. The y axis is
+    symmetric-log where the values take both signs over decades
+    (:func:`gamedyn.plotting.style.robust_limits`).
+
+    Args:
+      records: from :func:`gamedyn.experiments.mnist.spectra`.
+      player: ``"g"`` or ``"d"``.
+      ax: matplotlib axes.
+      legend: draw the legend.
+
+    Returns:
+      the axes.
+    """
+    ax = _ax(ax)
+    if player not in ("g", "d"):
+        raise ValueError(f"player: expected 'g' or 'd', got {player!r}")
+    styles = _checkpoint_styles([r["step"] for r in records])
+    kb = max(len(r[f"hessian_{player}_bottom"]) for r in records)
+    kt = max(len(r[f"hessian_{player}_top"]) for r in records)
+    everything = []
+    for rec, enc in zip(records, styles):
+        bottom = np.sort(np.asarray(rec[f"hessian_{player}_bottom"], float))
+        top = np.sort(np.asarray(rec[f"hessian_{player}_top"], float))
+        everything += [bottom, top]
+        opts = {**enc, "ms": 5, "lw": 1.2}
+        ax.plot(
+            np.arange(1, bottom.size + 1), bottom, label=f"step {rec['step']}", **opts
+        )
+        ax.plot(np.arange(kb + 2 + kt - top.size, kb + 2 + kt), top, **opts)
+    ax.axvspan(kb + 0.5, kb + 1.5, color="0.92", zorder=0, lw=0)
+    ax.text(
+        kb + 1,
+        0.5,
+        "...",
+        transform=ax.get_xaxis_transform(),
+        ha="center",
+        va="center",
+        color="0.4",
+    )
+    ticks = [*range(1, kb + 1), *range(kb + 2, kb + 2 + kt)]
+    names = [str(i) for i in range(1, kb + 1)]
+    names += [f"n-{kt - j}" if kt - j else "n" for j in range(1, kt + 1)]
+    ax.set_xticks(ticks, names, fontsize="small")
+    ax.set_xlim(0.4, kb + kt + 1.6)
+    values = np.concatenate(everything) if everything else np.zeros(1)
+    limits = style.robust_limits(values)
+    style.apply_limits(ax, limits, "y")
+    xs = np.concatenate(
+        [
+            np.r_[np.arange(1, len(everything[2 * i]) + 1),
+                  np.arange(kb + 2 + kt - len(everything[2 * i + 1]), kb + 2 + kt)]
+            for i in range(len(records))
+        ]
+    )  # fmt: skip
+    style.mark_outliers(ax, xs, values, ax.get_xlim(), (limits.lo, limits.hi),
+                        values=values)  # fmt: skip
+    ax.axhline(0, color="k", lw=0.6, zorder=1)
+    ax.set_xlabel("rank $i$ of $\\lambda_i$ (1: smallest, n: largest)")
+    ax.set_ylabel(
+        r"eigenvalue $\lambda_i$" + (" (symlog)" if limits.scale == "symlog" else "")
+    )
+    if legend:
+        style.legend(ax, title="checkpoint")
     return ax
 
 
 def plot_spectra(records: Sequence[dict], fig=None):
-    """The spectra of :func:`gamedyn.experiments.mnist.spectra`, one colour per
-    checkpoint.
+    """The spectra of :func:`gamedyn.experiments.mnist.spectra`, one colour (viridis,
+    early to late) and marker per checkpoint.
 
-    Left: the game Jacobian's top-k eigenvalues in the complex plane (rotation shows
-    as large imaginary parts). Middle and right: the top-k and bottom-k eigenvalues of
-    the generator's and the discriminator's Hessians, sorted (negative ones mean the
-    point is not a local minimum for that player). As in Berard et al. 2020.
+    Left: the game Jacobian's top-k eigenvalues in the complex plane, real part
+    against imaginary part (rotation shows as large imaginary parts;
+    :func:`plot_complex_eigenvalues`). Middle and right: the bottom-k and top-k
+    eigenvalues of the generator's and the discriminator's Hessians
+    (:func:`plot_hessian_ends`: two series per checkpoint, no line across the
+    eigenvalues in between; negative ones mean the point is not a local minimum for
+    that player). As in Berard et al. 2020.
+
+    Args:
+      records: from :func:`gamedyn.experiments.mnist.spectra`.
+      fig: the figure to draw in (default: a new one).
 
     Returns:
       the figure.
@@ -124,27 +295,20 @@ def plot_spectra(records: Sequence[dict], fig=None):
     if fig is None:
         fig = plt.figure(figsize=(15, 4.5))
     axes = fig.subplots(1, 3)
-    cmap = plt.get_cmap("viridis")
-    for j, rec in enumerate(records):
-        color = cmap(j / max(1, len(records) - 1))
+    styles = _checkpoint_styles([r["step"] for r in records])
+    for rec, enc in zip(records, styles):
         plot_complex_eigenvalues(
-            rec["jacobian"], axes[0], label=f"step {rec['step']}", color=color, s=18
+            rec["jacobian"],
+            axes[0],
+            label=f"step {rec['step']}",
+            color=enc["color"],
+            marker=enc["marker"],
+            legend=False,
         )
-        for ax, name in zip(axes[1:], ("g", "d")):
-            vals = np.sort(
-                np.concatenate(
-                    [rec[f"hessian_{name}_bottom"], rec[f"hessian_{name}_top"]]
-                )
-            )
-            ax.plot(vals, marker=".", color=color, label=f"step {rec['step']}")
+    style.legend(axes[0], title="checkpoint")
     axes[0].set_title("game Jacobian: top-k eigenvalues")
-    axes[0].legend(fontsize="small")
-    for ax, who in zip(axes[1:], ("generator", "discriminator")):
-        ax.axhline(0, color="k", lw=0.5)
+    for ax, name, who in zip(axes[1:], ("g", "d"), ("generator", "discriminator")):
+        plot_hessian_ends(records, name, ax)
         ax.set_title(f"{who} Hessian: bottom-k and top-k eigenvalues")
-        ax.set_xlabel("index (sorted)")
-        ax.set_ylabel("eigenvalue")
-        ax.set_yscale("symlog", linthresh=1e-3)
-        ax.legend(fontsize="small")
     fig.tight_layout()
     return fig

@@ -6,6 +6,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from gamedyn.plotting import style
+
+MODE_COLOR = "tab:red"
+"""The colour of the true modes (small crosses under the samples)."""
+
+SAMPLE_COLOR = "k"
+"""The colour of generated samples."""
+
 
 def plot_mog_samples(
     snapshots: np.ndarray,
@@ -18,9 +26,10 @@ def plot_mog_samples(
 ):
     """Generated samples at a few points of training, over the true modes.
 
-    Each panel shows one snapshot's samples (black dots) with the mixture's centres
-    (red crosses) and circles of radius ``threshold * std`` (the high-quality region
-    of :func:`gamedyn.metrics.mode_coverage`).
+    Each panel shows one snapshot's samples (black dots, drawn on top) over the
+    mixture's centres (small red crosses) and circles of radius ``threshold * std``
+    (the high-quality region of :func:`gamedyn.metrics.mode_coverage`). The legend
+    goes where it covers no sample, else below the last panel.
 
     Args:
       snapshots: ``(num_snapshots, n, 2)`` samples.
@@ -50,14 +59,39 @@ def plot_mog_samples(
     n = snapshots.shape[0]
     fig, axes = plt.subplots(1, n, figsize=(size * n, size + 0.4), squeeze=False)
     for ax, x, step in zip(axes[0], snapshots, steps, strict=True):
-        ax.scatter(x[:, 0], x[:, 1], s=2, c="k", alpha=0.4, label="generated")
-        ax.scatter(
-            centers[:, 0], centers[:, 1], marker="x", c="C3", s=25, label="modes"
-        )
         for c in centers:
             ax.add_patch(
-                plt.Circle(c, threshold * mixture.std, fill=False, ec="C3", lw=0.6)
+                plt.Circle(
+                    c,
+                    threshold * mixture.std,
+                    fill=False,
+                    ec=MODE_COLOR,
+                    lw=0.5,
+                    alpha=0.6,
+                    zorder=1,
+                )
             )
+        ax.scatter(
+            centers[:, 0],
+            centers[:, 1],
+            marker="+",
+            c=MODE_COLOR,
+            s=18,
+            linewidths=0.8,
+            alpha=0.8,
+            zorder=2,
+            label=f"modes ({threshold:g} std circles)",
+        )
+        ax.scatter(
+            x[:, 0],
+            x[:, 1],
+            s=3,
+            c=SAMPLE_COLOR,
+            alpha=0.5,
+            linewidths=0,
+            zorder=3,
+            label="generated",
+        )
         ax.set_xlim(-extent, extent)
         ax.set_ylim(-extent, extent)
         ax.set_aspect("equal")
@@ -65,26 +99,54 @@ def plot_mog_samples(
         ax.set_xlabel("$x_1$", fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0, 0].set_ylabel("$x_2$", fontsize=8)
-    axes[0, -1].legend(loc="lower right", fontsize=7, markerscale=3)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    style.legend(axes[0, -1], fontsize=7, markerscale=3, fallback="below")
     fig.tight_layout()
     return fig
 
 
 def plot_mode_histogram(counts: np.ndarray, ax=None, *, label: str | None = None):
     """Bar chart of high-quality samples per mode (from
-    :func:`gamedyn.metrics.mode_counts`), with the uniform level dashed."""
+    :func:`gamedyn.metrics.mode_counts`), with the uniform level dashed.
+
+    Args:
+      counts: ``(K,)`` samples per mode.
+      ax: matplotlib axes (default: the current ones).
+      label: legend label of the bars (its encoding,
+        :func:`gamedyn.plotting.encoding`, gives their colour).
+
+    Returns:
+      the axes.
+    """
     import matplotlib.pyplot as plt
 
     counts = np.asarray(counts)
     if counts.ndim != 1:
         raise ValueError(f"counts: expected shape (K,), got {counts.shape}")
     ax = plt.gca() if ax is None else ax
-    ax.bar(np.arange(len(counts)), counts, label=label)
+    color = style.encoding(label)["color"] if label else style.PALETTE[0]
+    ax.bar(np.arange(len(counts)), counts, color=color, label=label, zorder=2)
     if counts.sum() > 0:
-        ax.axhline(counts.sum() / len(counts), ls="--", c="0.4", label="uniform")
-    ax.set_xlabel("mode")
+        ax.axhline(
+            counts.sum() / len(counts), ls="--", c="0.3", lw=1, zorder=3,
+            label="uniform",
+        )  # fmt: skip
+    else:
+        ax.set_ylim(0, 1)
+        ax.text(
+            0.5,
+            0.5,
+            "no high-quality samples",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="0.4",
+        )
+    ax.set_xticks(np.arange(len(counts)))
+    ax.set_xlabel("mode $k$")
     ax.set_ylabel("high-quality samples")
-    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3, zorder=0)
+    style.legend(ax, fontsize=8)
     return ax

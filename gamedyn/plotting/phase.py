@@ -14,6 +14,7 @@ OUTCOME_COLORS = {
     "diverged": "#d1495b",
     "cycles": "#edae49",
     "slow": "#66a3d2",
+    "outside basin": "#8e6bb8",
 }
 """The colour of each outcome in :data:`gamedyn.outcomes.OUTCOMES`."""
 
@@ -44,9 +45,11 @@ def phase_diagram(
 ):
     """A heatmap of outcomes over two hyperparameters, with rate contours.
 
-    Cells are coloured by outcome (:data:`OUTCOME_COLORS`); contours of the
-    empirical per-step rate (:func:`gamedyn.outcomes.rate`) are drawn at
-    ``rate_levels`` over the cells that did not diverge, and the theoretical
+    Cells are coloured by outcome (:data:`OUTCOME_COLORS`; ``"outside basin"``
+    marks cells stable in theory whose run diverged from its start, see
+    :func:`gamedyn.outcomes.outside_basin`); contours of the empirical per-step
+    rate (:func:`gamedyn.outcomes.rate`) are drawn at ``rate_levels`` over the
+    cells that did not diverge, and the theoretical
     stability boundary ``rho = 1`` (e.g.
     :func:`gamedyn.experiments.dirac_sweep.dirac_spectral_radius`) as a dashed black
     line.
@@ -101,7 +104,9 @@ def phase_diagram(
         if rate.shape != outcome.shape:
             raise ValueError(f"rate: expected shape {outcome.shape}, got {rate.shape}")
         levels = sorted(float(v) for v in rate_levels)
-        finite = np.isfinite(rate) & (outcome != OUTCOMES.index("diverged"))
+        finite = np.isfinite(rate) & ~np.isin(
+            outcome, (OUTCOMES.index("diverged"), OUTCOMES.index("outside basin"))
+        )
         if two_d and finite.any():
             lo, hi = np.nanmin(rate[finite]), np.nanmax(rate[finite])
             levels = [v for v in levels if lo < v < hi]

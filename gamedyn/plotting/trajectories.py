@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gamedyn.analysis.field import FieldGrid
+from gamedyn.plotting import style
 from gamedyn.simulation import Trajectory
 
 
@@ -55,18 +56,22 @@ def plot_trajectory(
     ax=None,
     *,
     equilibrium: Sequence[float] | None = (0.0, 0.0),
-    color: str = "C3",
+    color: str | None = None,
     label: str | None = None,
     labels: tuple[str, str] = (r"$\theta$ (generator)", r"$\psi$ (discriminator)"),
 ):
     """Draws the path of a two-scalar-player trajectory, its start and its end.
 
+    The path breaks where the trajectory is not finite (no line across the gap);
+    the start is a filled dot, the last finite point an open square.
+
     Args:
       trajectory: from :func:`gamedyn.simulate`, params two scalars per record.
       ax: matplotlib axes (default: the current ones).
-      equilibrium: drawn as a star (None to omit).
-      color: line colour.
-      label: legend label.
+      equilibrium: drawn as a black star (None to omit).
+      color: line colour (default: the label's, :func:`gamedyn.plotting.encoding`,
+        or the first colour of the palette).
+      label: legend label; its encoding also gives the line style.
       labels: axis labels.
 
     Returns:
@@ -74,14 +79,18 @@ def plot_trajectory(
     """
     ax = _ax(ax)
     x, y = (np.asarray(p, dtype=float) for p in trajectory.params[:2])
+    enc = style.encoding(label) if label else dict(style.RULE_STYLES["simultaneous"])
+    color = color or enc["color"]
     ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    ax.plot(x, y, color=color, lw=1.4, label=label)
-    ax.plot(x[:1], y[:1], "o", color=color, ms=5)
-    if len(x) > 1:
-        ax.plot(x[-1:], y[-1:], "s", color=color, ms=5, mfc="white")
+    x, y = np.where(ok, x, np.nan), np.where(ok, y, np.nan)
+    ax.plot(x, y, color=color, ls=enc["linestyle"], lw=1.4, label=label, zorder=3)
+    first, last = np.flatnonzero(ok)[[0, -1]] if ok.any() else (None, None)
+    if first is not None:
+        ax.plot(x[first], y[first], "o", color=color, ms=5, zorder=4)
+        if last != first:
+            ax.plot(x[last], y[last], "s", color=color, ms=5, mfc="white", zorder=4)
     if equilibrium is not None:
-        ax.plot(*equilibrium, "*", color="k", ms=10)
+        ax.plot(*equilibrium, "*", color="k", ms=10, zorder=5)
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
     ax.set_aspect("equal")
@@ -93,27 +102,53 @@ def plot_distances(
     ax=None,
     *,
     steps: np.ndarray | None = None,
-    log: bool = True,
+    log: bool | None = None,
+    legend: bool = True,
 ):
     """Distance to the equilibrium over training, one line per run.
+
+    Each run has its label's encoding (:func:`gamedyn.plotting.encodings`: rules and
+    variants keep theirs in every figure, and no two runs look alike), with markers
+    staggered between runs so that lines lying on top of each other stay visible.
+    Non-finite distances (diverged runs) leave a gap. The legend goes outside the
+    axes when it would cover data.
 
     Args:
       distances: run label -> ``(T,)`` distances.
       ax: matplotlib axes (default: the current ones).
       steps: the step of each record (default ``0..T-1``).
-      log: logarithmic y axis.
+      log: logarithmic y axis (default: when the distances span more than a
+        decade).
+      legend: draw the legend.
 
     Returns:
       The axes.
     """
     ax = _ax(ax)
-    for name, d in distances.items():
+    enc = style.encodings(distances)
+    count = len(distances)
+    values = []
+    for i, (name, d) in enumerate(distances.items()):
         d = np.asarray(d, float)
-        ax.plot(np.arange(len(d)) if steps is None else steps, d, label=name, lw=1.2)
-    if log:
+        d = np.where(np.isfinite(d), d, np.nan)
+        values.append(d)
+        x = np.arange(len(d)) if steps is None else np.asarray(steps)
+        ax.plot(
+            x,
+            d,
+            label=name,
+            lw=1.3,
+            ms=5,
+            mfc="white",
+            markevery=style.markevery(len(d), i, count),
+            **enc[name],
+        )
+    allv = np.concatenate(values) if values else np.ones(1)
+    if log or (log is None and style.log_scale_if_wide(ax, allv, decades=1.0)):
         ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("distance to equilibrium")
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_xlabel("step $t$")
+    ax.set_ylabel(r"distance to equilibrium $\|w_t - w^*\|$")
     ax.grid(alpha=0.3)
+    if legend:
+        style.legend(ax)
     return ax

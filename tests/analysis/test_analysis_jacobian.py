@@ -187,16 +187,114 @@ def roots(b, c):
 def test_bilinear_optimistic_with_memory(x64):
     d = gd.dynamics.optimistic(bilinear_game(), optax.sgd(H))
     z = 1j * H * SIGMAS
-    # After one step the memory is live: mu^2 - (1 - 2z) mu - z = 0, 2n multipliers.
-    _, state = d.step(zeros3(), d.init(zeros3()), None)
-    m = analysis.update_jacobian(d, zeros3(), state=state)
+    want = conj(roots(-(1 - 2 * z), -z))  # mu^2 - (1 - 2z) mu - z = 0
+    # The initial state (previous update 0) is the steady state at the fixed point.
+    m = analysis.update_jacobian(d, zeros3())
     assert m.shape == (12, 12)
-    assert_same_spectrum(np.linalg.eigvals(m), conj(roots(-(1 - 2 * z), -z)), 1e-9)
-    # The initial state (started=False) makes a plain gradient step: 1 - z and zeros.
-    m0 = analysis.update_jacobian(d, zeros3())
+    assert_same_spectrum(np.linalg.eigvals(m), want, 1e-9)
+    # A state after one step, and the literal one-step Jacobian of the initial state.
+    _, state = d.step(zeros3(), d.init(zeros3()), None)
+    m1 = analysis.update_jacobian(d, zeros3(), state=state, steps=1)
+    assert_same_spectrum(np.linalg.eigvals(m1), want, 1e-9)
+    # initial="plain": the literal first step is a plain gradient step (1 - z and
+    # zeros); the default (steady-state) Jacobian skips it.
+    plain = gd.dynamics.optimistic(bilinear_game(), optax.sgd(H), initial="plain")
+    m0 = analysis.update_jacobian(plain, zeros3(), steps=1)
     assert_same_spectrum(
         np.linalg.eigvals(m0), np.concatenate([conj(1 - z), np.zeros(6)]), 1e-9
     )
+    assert_same_spectrum(
+        np.linalg.eigvals(analysis.update_jacobian(plain, zeros3())), want, 1e-9
+    )
+
+
+@pytest.mark.parametrize("h, closed", [(0.5, np.sqrt(0.5)), (0.2, None)])
+def test_optimistic_default_state_gives_the_true_rate(x64, h, closed):
+    # The numbers on x * y: the plain-GD radius sqrt(1 + h^2) (1.118 and
+    # 1.0198) was returned for the default state; the true rate is the largest
+    # root of mu^2 - (1 - 2ih) mu - ih = 0 (a double root (1 - i)/2 at h = 1/2).
+    game = gd.games.zero_sum(lambda x, y: x * y)
+    eq = (jnp.asarray(0.0), jnp.asarray(0.0))
+    want = np.max(np.abs(roots(np.array([-(1 - 2j * h)]), np.array([-1j * h]))))
+    if closed is not None:
+        assert want == pytest.approx(closed, rel=1e-12)
+    for initial in ("zero", "plain"):
+        dyn = gd.dynamics.optimistic(game, optax.sgd(h), initial=initial)
+        rho = analysis.spectral_radius(dyn, eq)
+        # a double root is ill-conditioned: eigvals is accurate to sqrt(eps)
+        assert rho == pytest.approx(want, rel=1e-7 if closed else 1e-12)
+    assert want == pytest.approx({0.5: 0.7071, 0.2: 0.9789}[h], abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "inner, multiplier",
+    [
+        ("simultaneous", lambda z: 1 - z),
+        ("extragradient", lambda z: 1 - z + z * z),
+    ],
+)
+def test_lookahead_rate_over_one_period(x64, inner, multiplier):
+    # Lookahead (Chavdarova et al. 2021) with k = 6, alpha = 0.4 around GDA / EG
+    # with h = 0.3 on the bilinear game: |1 - alpha + alpha mu^k|^(1/k) per step
+    # (0.947 and 0.912 on x * y, where the step-count-frozen linearisation said
+    # 1.044 and 1.000).
+    h, k, alpha = 0.3, 6, 0.4
+    game = bilinear_game()
+    dyn = gd.dynamics.lookahead(
+        getattr(gd.dynamics, inner)(game, optax.sgd(h)), k, alpha
+    )
+    assert dyn.period == k
+    mu = multiplier(1j * h * SIGMAS)
+    want = np.max(np.abs(1 - alpha + alpha * mu**k) ** (1 / k))
+    assert analysis.spectral_radius(dyn, zeros3()) == pytest.approx(want, rel=1e-10)
+    # From any phase of the period: the same rate.
+    state = dyn.init(zeros3())
+    for _ in range(4):
+        _, state = dyn.step(zeros3(), state, None)
+    rho = analysis.spectral_radius(dyn, zeros3(), state=state)
+    assert rho == pytest.approx(want, rel=1e-10)
+    xy = gd.games.zero_sum(lambda x, y: x * y)
+    eq = (jnp.asarray(0.0), jnp.asarray(0.0))
+    d = gd.dynamics.lookahead(getattr(gd.dynamics, inner)(xy, optax.sgd(h)), k, alpha)
+    got = analysis.spectral_radius(d, eq)
+    assert got == pytest.approx(
+        {"simultaneous": 0.947, "extragradient": 0.912}[inner], abs=5e-4
+    )
+
+
+def test_lookahead_period_is_the_lcm():
+    game = bilinear_game()
+    inner = gd.dynamics.lookahead(gd.dynamics.simultaneous(game, optax.sgd(H)), 2)
+    assert gd.dynamics.lookahead(inner, 3).period == 6
+    assert gd.dynamics.simultaneous(game, optax.sgd(H)).period == 1
+    assert gd.dynamics.Dynamics(None, None).period == 1
+
+
+def test_counter_dependent_steps_raise_instead_of_a_wrong_number(x64):
+    game = bilinear_game()
+    inner = gd.dynamics.lookahead(gd.dynamics.simultaneous(game, optax.sgd(H)), 5)
+    # A wrapper that drops the period: the sync step differs from the others.
+    hidden = gd.dynamics.Dynamics(inner.init, inner.step)
+    with pytest.raises(ValueError, match="dynamics: the step changes with a step"):
+        analysis.spectral_radius(hidden, zeros3())
+    with pytest.raises(ValueError, match="period=k"):
+        analysis.update_jacobian(hidden, zeros3())
+    # Declared, it is fine.
+    declared = gd.dynamics.Dynamics(inner.init, inner.step, period=5)
+    want = analysis.spectral_radius(inner, zeros3())
+    assert analysis.spectral_radius(declared, zeros3()) == pytest.approx(want)
+    # Adam's bias correction: no constant linearisation.
+    adam = gd.dynamics.simultaneous(game, optax.adam(1e-2))
+    with pytest.raises(ValueError, match="bias correction"):
+        analysis.spectral_radius(adam, zeros3())
+    # ... but the Jacobian of a given number of steps is always available.
+    assert analysis.update_jacobian(adam, zeros3(), steps=2).shape == (18, 18)
+    with pytest.raises(ValueError, match="steps"):
+        analysis.update_jacobian(adam, zeros3(), steps=0)
+    with pytest.raises(ValueError, match="dynamics: expected a period"):
+        analysis.spectral_radius(
+            gd.dynamics.Dynamics(inner.init, inner.step, 0), zeros3()
+        )
 
 
 @pytest.mark.parametrize("beta", [0.5, -0.3])
@@ -238,12 +336,28 @@ def test_linear_step_matches_autodiff_on_quadratic_game(x64, name, make, kw):
     np.testing.assert_allclose(m, want, atol=1e-12)
 
 
+@pytest.mark.parametrize("order", [(0, 1), (1, 0), None])
+def test_alternating_order_matches_autodiff_and_keeps_the_spectrum(x64, order):
+    rng = np.random.default_rng(3)
+    a, p = rng.normal(size=(3, 2)), rng.normal(size=(3, 3))
+    game = gd.games.quadratic(a, p @ p.T, np.eye(2))
+    params = game.init(jax.random.key(0))
+    j = analysis.jacobian(game, params)
+    dyn = gd.dynamics.alternating(game, optax.sgd(H), order)
+    want = analysis.linear_step(j, H, "alternating", sizes=(3, 2), order=order)
+    np.testing.assert_allclose(analysis.update_jacobian(dyn, params), want, atol=1e-12)
+    default = analysis.linear_step(j, H, "alternating", sizes=(3, 2))
+    assert_same_spectrum(np.linalg.eigvals(want), np.linalg.eigvals(default), 1e-10)
+    with pytest.raises(ValueError, match="order"):
+        analysis.linear_step(j, H, "alternating", sizes=(3, 2), order=(0, 0))
+
+
 def test_integer_state_leaves_held_fixed(x64):
     game = bilinear_game()
     # Adam: the int32 count is skipped; the moments are part of the map.
     d = gd.dynamics.simultaneous(game, optax.adam(1e-2))
     p = (jnp.ones(3), -jnp.ones(3))
-    m = analysis.update_jacobian(d, p)
+    m = analysis.update_jacobian(d, p, steps=1)
     assert m.shape == (18, 18)
     step, z0, _ = flat_step(d, p)
     eps = 1e-7
@@ -251,10 +365,10 @@ def test_integer_state_leaves_held_fixed(x64):
         e = jnp.zeros_like(z0).at[i].set(eps)
         fd = (step(z0 + e) - step(z0 - e)) / (2 * eps)
         np.testing.assert_allclose(m[:, i], fd, rtol=1e-4, atol=1e-6)
-    # Optimistic Adam: int count and bool flag fixed; moments and memory in the map.
+    # Optimistic Adam: the int count is fixed; moments and memory in the map.
     d = gd.dynamics.optimistic(game, optax.adam(1e-2))
     _, state = d.step(p, d.init(p), None)
-    assert analysis.update_jacobian(d, p, state=state).shape == (24, 24)
+    assert analysis.update_jacobian(d, p, state=state, steps=1).shape == (24, 24)
     # Lookahead: the integer count decides whether the step syncs.
     k, alpha = 3, 0.5
     inner = gd.dynamics.simultaneous(game, optax.sgd(H))
@@ -264,7 +378,8 @@ def test_integer_state_leaves_held_fixed(x64):
     step = np.eye(6) - H * j
     total = np.eye(12)
     for _ in range(k):
-        total = np.asarray(analysis.update_jacobian(d, zeros3(), state=state)) @ total
+        one = analysis.update_jacobian(d, zeros3(), state=state, steps=1)
+        total = np.asarray(one) @ total
         _, state = d.step(zeros3(), state, None)
     assert int(state.count) == k
     # After a full cycle from w = slow: w+ = slow+ = (1 - alpha) slow + alpha S^k w.
@@ -273,6 +388,11 @@ def test_integer_state_leaves_held_fixed(x64):
         [[alpha * sk, (1 - alpha) * np.eye(6)], [alpha * sk, (1 - alpha) * np.eye(6)]]
     )
     np.testing.assert_allclose(total, want, atol=1e-12)
+    # The default Jacobian is that product: one period from the steady state.
+    np.testing.assert_allclose(analysis.update_jacobian(d, zeros3()), want, atol=1e-12)
+    np.testing.assert_allclose(
+        analysis.update_jacobian(d, zeros3(), steps=k), want, atol=1e-12
+    )
 
 
 def test_spectral_radius_warns_off_fixed_point(x64):

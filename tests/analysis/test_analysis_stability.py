@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import gamedyn as gd
@@ -48,6 +49,39 @@ def test_classify_strict_saddle_and_not_stationary(x64):
     c = analysis.classify(game, (jnp.ones(1), jnp.ones(1)))
     assert c.kind == "not stationary" and not c.stationary and not c.stable
     assert c.grad_norm == pytest.approx(np.hypot(-1 + 0.1, -0.1 + 1), abs=1e-12)
+
+
+def test_classify_names_nash_points_that_gradient_play_avoids(x64):
+    # General-sum: L_1 = x^2/2 + 2xy, L_2 = y^2/2 + 2xy. Own Hessians 1 > 0 (a
+    # differential Nash equilibrium), J = [[1, 2], [2, 1]] with eigenvalues 3 and
+    # -1: gradient play is repelled (Mazumdar, Ratliff, Sastry 2020).
+    def losses(params, key=None):
+        x, y = params
+        return 0.5 * x**2 + 2 * x * y, 0.5 * y**2 + 2 * x * y
+
+    game = gd.Game(init=None, losses=losses)
+    eq = (jnp.asarray(0.0), jnp.asarray(0.0))
+    c = analysis.classify(game, eq)
+    assert c.kind == "differential Nash, unstable"
+    assert c.differential_nash and c.strict_saddle and c.unstable_nash
+    assert not c.stable
+    assert c.min_real == pytest.approx(-1.0, abs=1e-12)
+    assert c.hessian_min_eigenvalues == pytest.approx((1.0, 1.0), abs=1e-12)
+    # Simultaneous GD from near it moves away along the eigenvector (1, -1).
+    dyn = gd.dynamics.simultaneous(game, optax.sgd(0.1))
+    rho = analysis.spectral_radius(dyn, eq)
+    assert rho == pytest.approx(1.1, abs=1e-12)  # |1 - 0.1 * (-1)|
+
+    # A local (not differential) Nash point that is unstable: own Hessians 0 and 1.
+    def semidefinite(params, key=None):
+        x, y = params
+        return 2 * x * y, 0.5 * y**2 + 2 * x * y
+
+    c = analysis.classify(gd.Game(init=None, losses=semidefinite), eq)
+    assert c.kind == "local Nash, unstable" and c.unstable_nash
+    # A strict saddle that is not Nash keeps its name.
+    c = analysis.classify(scalar_quadratic(-1.0, 1.0, 0.1), zero())
+    assert c.kind == "strict saddle" and not c.unstable_nash
 
 
 def test_classify_bilinear_and_dirac(x64):
@@ -207,6 +241,31 @@ def test_path_angle_linear_game_closed_form(x64):
     )
     with pytest.raises(ValueError, match="end: expected the same pytree structure"):
         analysis.path_angle(game, start, (jnp.zeros(3),))
+
+
+def test_path_angle_direction_of_the_reference_code(x64):
+    # Berard et al.'s compute_path_stats measures cos(grad, start - end): the
+    # "backward" direction gives every cosine with the opposite sign.
+    rng = np.random.default_rng(5)
+    a, p = rng.normal(size=(3, 2)), rng.normal(size=(3, 3))
+    game = gd.games.quadratic(a, p @ p.T, np.eye(2))
+    start, end = game.init(jax.random.key(1)), (jnp.zeros(3), jnp.zeros(2))
+    alpha = np.linspace(-0.1, 1.1, 7)
+    fwd = analysis.path_angle(game, start, end, alpha=alpha)
+    bwd = analysis.path_angle(game, start, end, alpha=alpha, direction="backward")
+    assert fwd.direction == "forward" and bwd.direction == "backward"
+    np.testing.assert_allclose(bwd.cosine, -fwd.cosine, atol=1e-14)
+    np.testing.assert_allclose(bwd.player_cosines, -fwd.player_cosines, atol=1e-14)
+    np.testing.assert_allclose(bwd.grad_norm, fwd.grad_norm, atol=0)
+    # A minimisation (potential) game: positive before the minimum, negative after
+    # in the reference's sign.
+    pot = gd.Game(init=None, losses=lambda w, key=None: (0.5 * w[0] @ w[0],))
+    res = analysis.path_angle(
+        pot, (jnp.ones(2),), (jnp.zeros(2),), alpha=[0.5, 1.5], direction="backward"
+    )
+    np.testing.assert_allclose(res.cosine, [1.0, -1.0], atol=1e-12)
+    with pytest.raises(ValueError, match="direction"):
+        analysis.path_angle(pot, (jnp.ones(2),), (jnp.zeros(2),), direction="up")
 
 
 def test_path_angle_hits_the_end_point_exactly():

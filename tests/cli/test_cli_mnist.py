@@ -114,12 +114,16 @@ def test_a_diverged_run_writes_strict_json(tmp_path, capsys):
     args = ["mnist", "--steps", "8", "--out", out, "--width", "8", "--latent-dim",
             "4", "--batch-size", "16", "--train-size", "256", "--chunk", "4",
             "--optimizer", "sgd", "--lr", "1e30", "--loss", "wgan",
-            "--fid-samples", "0", "--no-plots", "--no-progress"]  # fmt: skip
+            "--fid-samples", "0", "--spectrum", "2", "--no-plots",
+            "--no-progress"]  # fmt: skip
     assert main(args) == 0
     with open(os.path.join(out, "metrics.json")) as f:
         m = json.loads(f.read(), parse_constant=lambda c: pytest.fail(c))
     assert m["diverged"] is True and m["diverged_step"] == 2 and m["loss_g"] is None
-    assert json.loads(capsys.readouterr().out)["diverged_step"] == 2
+    assert m["spectrum_skipped"] == "the run diverged at step 2: no spectra"
+    assert _json(out, "spectrum.json") == []
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["diverged_step"] == 2 and "diverged" in printed["spectrum_skipped"]
     assert not [n for n in os.listdir(out) if n.endswith(".png")]  # --no-plots
 
 
@@ -127,6 +131,10 @@ def test_a_diverged_run_writes_strict_json(tmp_path, capsys):
     "extra,message",
     [
         (["--lr", "nan"], "argument --lr: expected a finite number, got 'nan'"),
+        (["--lr", "inf"], "argument --lr: expected a finite number, got 'inf'"),
+        (["--gamma", "nan"], "argument --gamma: expected a finite number"),
+        (["--momentum", "-inf"], "argument --momentum: expected a finite number"),
+        (["--rule-param", "nan"], "argument --rule-param: expected a finite number"),
         (["--beta1", "5"], "argument --beta1: expected a number in [0, 1), got 5"),
         (["--steps", "-1"], "argument --steps: expected an integer >= 0, got -1"),
         (["--loss", "nope"], "argument --loss: invalid choice: 'nope'"),

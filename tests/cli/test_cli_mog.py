@@ -2,10 +2,13 @@
 
 import json
 
+import filelock
 import numpy as np
 import pytest
 
+from gamedyn import io
 from gamedyn.cli import build_parser, main
+from gamedyn.experiments import mog
 
 TINY = [
     "--steps", "20", "--seeds", "2", "--hidden", "8", "--batch-size", "16",
@@ -161,3 +164,30 @@ def test_mog_high_dimensional_variant(tmp_path):
     data = json.loads((out / "metrics.json").read_text())
     assert data["config"]["dim"] == 16 and data["num_modes"] == 8
     assert (out / "samples.png").stat().st_size > 0
+
+
+def test_a_locked_or_foreign_out_is_refused_before_compute(
+    tmp_path, capsys, monkeypatch
+):
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained despite a refused --out")
+
+    monkeypatch.setattr(mog, "run", no_training)
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["mog", "--out", str(out), *TINY]
+    with filelock.FileLock(str(out / io.LOCK_NAME), timeout=0):  # another run's
+        assert main(argv) == 2
+    line = _error_line(capsys)
+    assert line.startswith(f"gamedyn mog: error: --out: {out} is in use by another ")
+    for name, text, message in [
+        ("metrics.json", '{"config": {"model": "mlp"}}', "metrics.json was not"),
+        ("metrics.json", "not json", "metrics.json was not written by gamedyn mog"),
+        ("config.json", "{}", "holds another program's run (config.json)"),
+    ]:
+        (out / name).write_text(text)
+        assert main(argv) == 2
+        assert message in _error_line(capsys)
+        assert (out / name).read_text() == text
+        (out / name).unlink()
+    assert sorted(p.name for p in out.iterdir()) == [io.LOCK_NAME]

@@ -237,6 +237,8 @@ def test_run_evaluates_logs_fids_and_computes_spectra(tmp_path, quick_classifier
         assert len(rec["jacobian"]) == 2 and len(rec["hessian_d_top"]) == 2
         assert rec["hessian_g_top"][0] >= rec["hessian_g_bottom"][0]
     assert [r_["step"] for r_ in io.read_log(out) if "fid" in r_] == [2, 4]
+    assert io.read_json(os.path.join(out, "metrics.json")) == io.jsonable(m)
+    assert io.read_json(os.path.join(out, "spectrum.json")) == io.jsonable(r.spectra)
     assert stages == [
         ("train", 2, 4),
         ("train", 4, 4),
@@ -261,9 +263,16 @@ def test_run_evaluates_logs_fids_and_computes_spectra(tmp_path, quick_classifier
 def test_a_diverged_run_is_reported_not_raised(tmp_path):
     cfg = TINY._replace(optimizer="sgd", lr_g=1e30, lr_d=1e30, loss="wgan")
     out = str(tmp_path / "nan")
-    r = ex.run(cfg, out, target_step=8, chunk=4, fid_samples=0)
+    r = ex.run(cfg, out, target_step=8, chunk=4, fid_samples=0, spectrum=2)
     assert int(r.state.step) == 4  # stopped after the chunk that diverged
     assert r.metrics["diverged"] is True and r.metrics["diverged_step"] == 2
+    # No spectra, and why; the evaluation is written all the same (strict JSON).
+    assert r.spectra == [] and r.metrics["spectrum_steps"] == []
+    assert r.metrics["spectrum_skipped"] == "the run diverged at step 2: no spectra"
+    with open(os.path.join(out, "metrics.json")) as f:
+        written = json.loads(f.read(), parse_constant=lambda c: pytest.fail(c))
+    assert written == io.jsonable(r.metrics) and written["loss_g"] is None
+    assert io.read_json(os.path.join(out, "spectrum.json")) == []
     assert io.read_log(out)[-1]["diverged_step"] == 2
     # Resuming the diverged run does not train further and says so again.
     again = ex.run(cfg, out, target_step=12, chunk=4, fid_samples=0)
@@ -287,3 +296,48 @@ def test_bad_run_arguments(tmp_path):
     with pytest.raises(ValueError, match="lr_g: expected"):
         ex.run(TINY._replace(lr_g=-1.0), str(tmp_path), target_step=1)
     assert os.listdir(tmp_path) == ["file"]
+
+
+def test_resolved_fills_the_defaults(data):
+    """An explicit default is the default: the same resolved settings, the same
+    game."""
+    base = ex.resolved(ex.Config())
+    assert (base.width, base.rule_param, base.train_size) == (256, None, 60000)
+    assert ex.resolved(ex.Config(width=256)) == base
+    assert ex.resolved(ex.Config(train_size=60000)) == base
+    assert ex.resolved(ex.Config(width=128)) != base
+    assert ex.resolved(ex.Config(model="dcgan")).width == 64
+    assert ex.resolved(ex.Config(rule="consensus")).rule_param == 1.0
+    assert ex.resolved(ex.Config(rule="cgd", lr_g=0.1)).rule_param == 0.1
+    unrolled = ex.resolved(ex.Config(rule="unrolled", rule_param=5.0))
+    assert unrolled == ex.resolved(ex.Config(rule="unrolled"))
+    assert type(unrolled.rule_param) is int
+    small = dict(latent_dim=2, batch_size=4)
+    for model, width in ex.DEFAULT_WIDTH.items():  # the game's own defaults
+        implicit = ex.num_params(ex.build(ex.Config(model=model, **small), data)[0])
+        explicit = ex.build(ex.Config(model=model, width=width, **small), data)[0]
+        assert implicit == ex.num_params(explicit), model
+    with pytest.raises(ValueError, match="lr_g: expected"):
+        ex.resolved(ex.Config(lr_g=-1.0))
+
+
+@needs_mnist
+def test_settings_are_compared_resolved(tmp_path):
+    """config.json with the implicit default width accepts an explicit
+    ``width=256`` and refuses ``width=128``; both before any training (here the run
+    is then refused because its log reached step 10)."""
+    out = tmp_path / "r"
+    out.mkdir()
+    cfg = TINY._replace(width=None)
+    io.write_json(str(out / "config.json"), cfg._asdict())
+    io.append_log(str(out), {"step": 10})
+    with pytest.raises(ValueError, match=r"target_step: .* reached step 10, after"):
+        ex.run(cfg._replace(width=256), str(out), target_step=0, fid_samples=0)
+    with pytest.raises(ValueError, match="width=256, this one has width=128"):
+        ex.run(cfg._replace(width=128), str(out), target_step=0, fid_samples=0)
+    other = tmp_path / "o"
+    other.mkdir()
+    io.write_json(str(other / "metrics.json"), {"config": {"dataset": "ring"}})
+    with pytest.raises(ValueError, match="metrics.json does not hold the settings"):
+        ex.run(TINY, str(other), target_step=0, fid_samples=0)
+    assert sorted(os.listdir(other)) == [".gamedyn.lock", "metrics.json"]

@@ -104,3 +104,22 @@ def test_bad_input(samples, centers, std, match):
 def test_bad_threshold():
     with pytest.raises(ValueError, match="threshold"):
         mode_coverage(np.zeros((4, 2)), CENTERS, 0.1, threshold=0.0)
+
+
+def test_empty_inputs_and_bad_thresholds_are_named():
+    with pytest.raises(ValueError, match=r"samples: expected at least one sample"):
+        mode_coverage(np.zeros((0, 2)), CENTERS, 0.1)
+    with pytest.raises(ValueError, match=r"centers: expected at least one mode"):
+        mode_coverage(np.zeros((3, 2)), np.zeros((0, 2)), 0.1)
+    with pytest.raises(ValueError, match=r"threshold: expected a finite number"):
+        mode_coverage(np.zeros((3, 2)), CENTERS, 0.1, threshold=float("nan"))
+    with pytest.raises(ValueError, match=r"num_samples: expected an integer >= 1"):
+        coverage_from_counts(jnp.zeros(4, jnp.int32), 0)
+    with pytest.raises(ValueError, match=r"counts: expected one count per mode"):
+        coverage_from_counts(jnp.zeros((3, 0), jnp.int32), 5)
+
+
+def test_non_finite_samples_are_never_high_quality():
+    samples = np.array([[np.nan, 0.0], [np.inf, 1.0], [0.0, 0.0]])
+    out = mode_coverage(samples, CENTERS, 0.1)
+    assert out["modes"] == 1 and out["high_quality"] == pytest.approx(1 / 3)
