@@ -6,7 +6,7 @@ Layers, bottom to top (a module imports only from its own layer or below)::
     outcomes, data, models, metrics            leaves: no games, no dynamics
     games                                      players and losses
     dynamics                                   update rules (init/step pairs)
-    simulation, train                          the scan core and long runs
+    simulation, train, flows                   the scan core, long runs, ODE flows
     analysis                                   Jacobians, spectra, stability
     sweeps                                     grids: vmapped, chunked, sharded
     experiments                                studies as library code
@@ -19,6 +19,7 @@ from gamedyn import (
     data,
     dynamics,
     experiments,
+    flows,
     games,
     io,
     losses,
@@ -35,6 +36,7 @@ from gamedyn import (
 )
 from gamedyn._game import Game, hamiltonian, vector_field
 from gamedyn.dynamics import Dynamics
+from gamedyn.flows import FlowTrajectory, flow
 from gamedyn.results import load, save
 from gamedyn.simulation import METRICS, Trajectory, simulate
 from gamedyn.sweeps import sweep, sweep_keys
@@ -54,12 +56,15 @@ def __getattr__(name: str):
 __all__ = [
     "METRICS",
     "Dynamics",
+    "FlowTrajectory",
     "Game",
     "Trajectory",
     "analysis",
     "data",
     "dynamics",
     "experiments",
+    "flow",
+    "flows",
     "games",
     "hamiltonian",
     "io",

@@ -75,18 +75,22 @@ def _line(y, x, mask):
 
 
 def _usable(distance, floor: float | None):
-    """Finite records before the run first reaches its round-off floor
-    ``floor * d0`` (``d0`` the first record); the number of records before it
-    (all of them when it never does); whether it reached it."""
+    """Finite positive records before the run first reaches its round-off floor
+    ``floor * d0`` (``d0`` the first record), unless it goes on down by another
+    factor ``eps`` (then it approaches an exact zero, every record counts); the
+    number of records before the cut (all when there is none); whether the run
+    reached ``floor * d0`` at all."""
     eps = float(jnp.finfo(distance.dtype).eps)
     floor = FLOOR_ULPS * eps if floor is None else floor
     tiny = float(jnp.finfo(distance.dtype).tiny)
     level = jnp.maximum(floor * jnp.abs(distance[..., :1]), tiny)
     finite = jnp.isfinite(distance)
+    positive = finite & (distance > 0)
     low = finite & (distance <= level)
-    reached = jnp.cumsum(low.astype(jnp.int32), axis=-1) > 0
-    before = jnp.sum(~reached, axis=-1)
-    return finite & ~reached & (distance > 0), before, jnp.any(low, axis=-1)
+    deep = jnp.any(positive & (distance <= level * eps), axis=-1, keepdims=True)
+    cut = (jnp.cumsum(low.astype(jnp.int32), axis=-1) > 0) & ~deep
+    before = jnp.sum(~cut, axis=-1)
+    return positive & ~cut, before, jnp.any(low, axis=-1)
 
 
 def _fit(distance, tail: float, every: int, floor: float | None):
@@ -146,12 +150,15 @@ def rate(
     ``log distance`` against the record index over the last ``tail`` fraction of
     the records, so it is a per-step factor comparable with the spectral radius
     of the update's Jacobian (:func:`gamedyn.analysis.spectral_radius`; ``< 1``
-    converging, ``> 1`` diverging). Records that are not finite are left out, and
-    so is every record from the first one at the run's round-off floor on,
-    ``distance <= floor * d0`` (``d0`` the first record; a run that has converged
-    to round-off only jitters there): the tail is then the last ``tail`` fraction
-    of the records before the floor. When fewer than two tail records remain,
-    all the usable records are fitted; with fewer than two, the rate is NaN.
+    converging, ``> 1`` diverging). Records that are not finite or zero are left
+    out, and so is every record from the first one at the run's round-off floor
+    on, ``distance <= floor * d0`` (``d0`` the first record; a run that has
+    converged to round-off only jitters there): the tail is then the last
+    ``tail`` fraction of the records before the floor. A run that goes on down by
+    another factor ``eps`` (a linear game converging to an exactly representable
+    equilibrium has no floor) keeps all its records. When fewer than two tail
+    records remain, all the usable records are fitted; with fewer than two, the
+    rate is NaN.
 
     A double eigenvalue (a Jordan block, e.g. R1 at the critical ``gamma``, or
     optimistic GD with ``h sigma = 1/2`` on a bilinear game) makes the distance

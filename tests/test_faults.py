@@ -3,9 +3,12 @@ at random points), corrupt and truncated checkpoints, two processes on one
 directory, a full disk. Every run ends exactly where an unbroken run ends, nothing
 is lost, and every refusal is one line.
 
-The kills are real: a ``gamedyn mnist`` process (:data:`SCRIPT`) kills itself with
-SIGKILL at a chosen point of the real code path, or the test kills it at a random
-time. The default suite has one such process; the randomised loop is ``slow``.
+The kills are real: a ``python -m gamedyn mnist`` process (:data:`SCRIPT`) kills
+itself with SIGKILL at a chosen point of the real code path, or the test kills it at
+a random time. The default suite has one such process; the randomised loop is
+``slow``. The other faults are injected into runs of
+:func:`gamedyn.experiments.mnist.run` in this process (they share its compiled
+programs); tests/cli/test_cli_mnist.py shows how the command prints them.
 """
 
 import os
@@ -24,7 +27,6 @@ import numpy as np
 import pytest
 
 from gamedyn import io
-from gamedyn.cli import main
 from gamedyn.experiments import mnist as ex
 
 pytestmark = pytest.mark.skipif(
@@ -44,9 +46,8 @@ RUN = dict(chunk=4, checkpoint_every=4, keep=3, fid_samples=0)
 STEPS = 16
 
 SCRIPT = r"""
-import os, signal, sys
+import os, runpy, signal, sys
 from gamedyn import io
-from gamedyn.cli import main
 
 kind, where = sys.argv[1], sys.argv[2]
 
@@ -99,7 +100,8 @@ elif kind == "prune":  # the new checkpoint in place, the oldest not yet removed
             stop()
         remove(path)
     os.remove = patched_remove
-sys.exit(main(sys.argv[3:]))
+sys.argv = ["gamedyn", *sys.argv[3:]]
+runpy.run_module("gamedyn", run_name="__main__")  # python -m gamedyn ...
 """
 
 
@@ -155,12 +157,6 @@ def _same_as(out: str, ref: Run, steps: int = STEPS) -> None:
     assert io.OWNER_NAME not in names
 
 
-def _cli(argv, capsys) -> tuple[int, list[str]]:
-    """Runs the command in this process: its exit status and stderr lines."""
-    code = main(argv)
-    return code, capsys.readouterr().err.splitlines()
-
-
 def test_unbroken_run_files_follow_the_umask(unbroken):
     mask = os.umask(0)
     os.umask(mask)
@@ -169,38 +165,42 @@ def test_unbroken_run_files_follow_the_umask(unbroken):
         assert mode == 0o666 & ~mask, name
 
 
-def test_killed_mid_checkpoint_while_a_second_run_is_refused(
-    tmp_path, unbroken, capsys
-):
+def _command(out: str, steps: int = STEPS) -> list[str]:
+    return [sys.executable, "-m", "gamedyn", "mnist", "--steps", str(steps), "--out",
+            out, *FLAGS]  # fmt: skip
+
+
+def test_killed_mid_checkpoint_while_a_second_command_is_refused(tmp_path, unbroken):
     """A real ``gamedyn mnist`` process stops inside its checkpoint write of step 8
     (written to a temporary file, not yet moved into place), holding the directory's
-    lock. A second command on the directory is refused with one line naming the
+    lock. A second command on the directory stops at once with one line naming the
     directory and the holder. Then the first is killed with SIGKILL: its lock is
     taken over, its temporary file removed, and the resumed run equals the
     unbroken run."""
     out = str(tmp_path / "run")
-    with _spawn(
-        "hold-replace", 8, out, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    ) as p:
+    hold = _spawn("hold-replace", 8, out, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    with hold:
         try:
-            assert p.stdout.readline() == "holding\n"
+            assert hold.stdout.readline() == "holding\n"
             assert [n for n in os.listdir(out) if n.startswith(".tmp_")]
-            code, err = _cli(
-                ["mnist", "--steps", str(STEPS), "--out", out, *FLAGS], capsys
+            second = subprocess.run(
+                _command(out), capture_output=True, text=True, timeout=300
             )
-            assert code == 2 and len(err) == 1, err
-            assert err[0].startswith(
+            assert second.returncode == 2 and second.stdout == ""
+            assert second.stderr.startswith(
                 f"gamedyn mnist: error: --out: {out} is in use by another run: "
-                f"pid {p.pid} on "
+                f"pid {hold.pid} on "
             )
-            assert "(gamedyn mnist, since " in err[0]
+            assert "(gamedyn mnist, since " in second.stderr
+            assert len(second.stderr.splitlines()) == 1
+            with pytest.raises(io.DirectoryLockedError, match="out_dir: .* in use"):
+                ex.run(CFG, out, target_step=STEPS, **RUN)
         finally:
-            p.send_signal(signal.SIGKILL)
-    assert p.returncode == -signal.SIGKILL
+            hold.send_signal(signal.SIGKILL)
+    assert hold.returncode == -signal.SIGKILL
     assert [s for s, _ in io.list_checkpoints(out)] == [4]
     assert [r["step"] for r in io.read_log(out)] == [4, 8]
-    code, err = _cli(["mnist", "--steps", str(STEPS), "--out", out, *FLAGS], capsys)
-    assert code == 0 and err == []
+    ex.run(CFG, out, target_step=STEPS, **RUN)
     _same_as(out, unbroken)
 
 
@@ -216,124 +216,129 @@ def _flip(path: str) -> None:
     pathlib.Path(path).write_bytes(bytes(data))
 
 
-def test_corrupt_and_truncated_checkpoints_fall_back(tmp_path, unbroken, capsys):
+def test_corrupt_and_truncated_checkpoints_fall_back(tmp_path, unbroken):
     out = _copy(unbroken, tmp_path)
-    argv = ["mnist", "--steps", str(STEPS), "--out", out, *FLAGS]
     ckpt = {s: p for s, p in io.list_checkpoints(out)}
     _flip(ckpt[16])  # one flipped byte in the newest
-    code, err = _cli(argv, capsys)
-    assert code == 0
-    assert err == [
-        f"gamedyn mnist: warning: {ckpt[16]}: corrupt checkpoint (its content does "
-        "not match its checksum); passed over, resuming from "
-        "checkpoint_000000012.msgpack"
+    with pytest.warns(io.RunWarning) as warned:
+        r = ex.run(CFG, out, target_step=STEPS, **RUN)
+    assert [str(w.message) for w in warned] == [
+        f"{ckpt[16]}: corrupt checkpoint (its content does not match its checksum); "
+        "passed over, resuming from checkpoint_000000012.msgpack"
     ]
+    assert r.resumed_from == 12
     _same_as(out, unbroken)
     # The newest truncated, the next one corrupt: back to step 8.
     data = pathlib.Path(ckpt[16]).read_bytes()
     pathlib.Path(ckpt[16]).write_bytes(data[: len(data) // 3])
     _flip(ckpt[12])
-    code, err = _cli(argv, capsys)
-    assert code == 0 and len(err) == 2
-    assert "checkpoint_000000016.msgpack: truncated or corrupt checkpoint" in err[0]
-    assert all(e.endswith("resuming from checkpoint_000000008.msgpack") for e in err)
+    with pytest.warns(io.RunWarning) as warned:
+        assert ex.run(CFG, out, target_step=STEPS, **RUN).resumed_from == 8
+    messages = [str(w.message) for w in warned]
+    assert len(messages) == 2
+    assert "checkpoint_000000016.msgpack: truncated or corrupt" in messages[0]
+    assert all(
+        m.endswith("resuming from checkpoint_000000008.msgpack") for m in messages
+    )
     _same_as(out, unbroken)
-    # None good: one clear line, nothing changed.
+    # None good: a clear error, and nothing changed.
     for path in ckpt.values():
         _flip(path)
     before = {n: pathlib.Path(out, n).read_bytes() for n in os.listdir(out)}
-    code, err = _cli(argv, capsys)
-    assert code == 2 and len(err) == 1
-    assert err[0].startswith(f"gamedyn mnist: error: {out}: no good checkpoint left")
+    with pytest.raises(io.CorruptCheckpointError, match=f"{out}: no good checkpoint"):
+        ex.run(CFG, out, target_step=STEPS, **RUN)
     assert {n: pathlib.Path(out, n).read_bytes() for n in os.listdir(out)} == before
 
 
+class _Full:
+    """A file on a full disk: a write stores half of its text, then fails."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+    def write(self, text):
+        self.f.write(text[: len(text) // 2])
+        self.f.flush()
+        raise OSError(28, "No space left on device")
+
+
 def test_a_full_disk_tears_the_log_and_the_resume_sets_it_aside(
-    tmp_path, unbroken, capsys, monkeypatch
+    tmp_path, unbroken, monkeypatch
 ):
     """The disk fills while the record of step 12 is appended: half a line is
-    written, the command stops with one line naming the log. Once there is space
-    again the same command sets the torn line aside and ends as the unbroken run."""
+    written and the run stops with an OSError naming the log. Once there is space
+    again the same run sets the torn line aside and ends as the unbroken run."""
     out = str(tmp_path / "run")
-    argv = ["mnist", "--steps", str(STEPS), "--out", out, *FLAGS]
-
-    class Full:
-        def __init__(self, f):
-            self.f = f
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
-        def write(self, text):
-            self.f.write(text[: len(text) // 2])
-            self.f.flush()
-            raise OSError(28, "No space left on device")
 
     def full_at_12(path, mode="r", *args, **kwargs):
+        at_12 = (
+            mode == "a" and path.endswith(io.LOG_NAME) and len(io.read_log(out)) == 2
+        )
         f = open(path, mode, *args, **kwargs)
-        full = mode == "a" and path.endswith(io.LOG_NAME) and len(io.read_log(out)) == 2
-        return Full(f) if full else f
+        return _Full(f) if at_12 else f
 
     monkeypatch.setattr(io, "open", full_at_12, raising=False)
-    code, err = _cli(argv, capsys)
-    assert code == 2 and len(err) == 1
-    assert err[0] == (
-        f"gamedyn mnist: error: [Errno 28] cannot append to {out}/metrics.jsonl: No "
-        "space left on device"
+    with pytest.raises(OSError) as e:
+        ex.run(CFG, out, target_step=STEPS, **RUN)
+    assert str(e.value) == (
+        f"[Errno 28] cannot append to {out}/metrics.jsonl: No space left on device"
     )
     monkeypatch.undo()
     torn = pathlib.Path(out, "metrics.jsonl").read_text().splitlines()[-1]
     assert torn.startswith('{"step": 12')
-    code, err = _cli(argv, capsys)
-    assert code == 0 and len(err) == 1
-    assert err[0].startswith(f"gamedyn mnist: warning: {out}/metrics.jsonl: line 3")
-    assert "set aside in metrics.jsonl.torn" in err[0]
+    with pytest.warns(io.RunWarning) as warned:
+        ex.run(CFG, out, target_step=STEPS, **RUN)
+    assert [str(w.message) for w in warned] == [
+        f"{out}/metrics.jsonl: line 3 was torn or corrupt (an interrupted write?); "
+        "set aside in metrics.jsonl.torn, the log goes on"
+    ]
     assert pathlib.Path(out, "metrics.jsonl.torn").read_text() == torn + "\n"
     _same_as(out, unbroken)
 
 
-def test_refusals_change_nothing(tmp_path, unbroken, capsys):
-    """A smaller --steps, other settings (also when config.json was deleted: they
-    are in every checkpoint) and another program's files are refused in one line;
-    no file changes. A deleted config.json is written back from the checkpoint."""
+def test_refusals_change_nothing(tmp_path, unbroken):
+    """A smaller target, other settings (also when config.json was deleted: they
+    are in every checkpoint) and another program's files are refused; no file
+    changes. A deleted config.json is written back from the checkpoint."""
     out = _copy(unbroken, tmp_path)
-    argv = ["mnist", "--out", out, *FLAGS]
 
     def files():
         return {n: pathlib.Path(out, n).read_bytes() for n in sorted(os.listdir(out))}
 
     before = files()
-    code, err = _cli([*argv, "--steps", "10"], capsys)
-    assert code == 2 and err == [
-        f"gamedyn mnist: error: --steps: {out} holds a run that reached step 16, "
-        "after step 10; continue it to step 16 or later, or use another directory "
-        "(nothing was changed)"
-    ]
+    with pytest.raises(ValueError) as e:
+        ex.run(CFG, out, target_step=10, **RUN)
+    assert str(e.value) == (
+        f"target_step: {out} holds a run that reached step 16, after step 10; "
+        "continue it to step 16 or later, or use another directory (nothing was "
+        "changed)"
+    )
+    assert files() == before
     config = pathlib.Path(out, "config.json")
     config.unlink()
-    code, err = _cli([*argv, "--steps", "20", "--lr", "0.1"], capsys)
-    assert code == 2 and len(err) == 1
-    assert err[0].startswith(f"gamedyn mnist: error: --out: {out} holds a run with ")
-    assert "lr_g=0.0002, this one has lr_g=0.1" in err[0]
+    with pytest.raises(ValueError, match="lr_g=0.0002, this one has lr_g=0.1"):
+        ex.run(CFG._replace(lr_g=0.1), out, target_step=20, **RUN)
     assert not config.exists()
-    code, err = _cli([*argv, "--steps", str(STEPS)], capsys)
-    assert code == 0 and err == []
+    ex.run(CFG, out, target_step=STEPS, **RUN)
     assert files().keys() == before.keys()
     assert io.read_json(str(config)) == CFG._asdict()
     for name, text in (("config.json", '{"lr": 1}'), ("metrics.json", "[1, 2]")):
         other = tmp_path / f"other_{name}"
         other.mkdir()
         (other / name).write_text(text)
-        code, err = _cli(["mnist", "--out", str(other), "--steps", "4", *FLAGS], capsys)
-        assert code == 2 and len(err) == 1
-        assert err[0] == (
-            f"gamedyn mnist: error: --out: {other / name} does not hold the settings "
-            "of a gamedyn mnist run (another program's file?); use another directory"
+        with pytest.raises(ValueError) as e:
+            ex.run(CFG, str(other), target_step=4, **RUN)
+        assert str(e.value) == (
+            f"out_dir: {other / name} does not hold the settings of a gamedyn mnist "
+            "run (another program's file?); use another directory"
         )
-        assert sorted(os.listdir(other)) == [".gamedyn.lock", name]
+        assert sorted(os.listdir(other)) == [io.LOCK_NAME, name]
         assert (other / name).read_text() == text
 
 
@@ -346,7 +351,7 @@ def test_random_sigkills_resume_to_the_unbroken_run(tmp_path):
     random steps inside a checkpoint write, between a log record and its
     checkpoint, before the pruning), then resumed by the same command until it
     ends: it equals the unbroken run, and nothing is left over."""
-    steps, rng = 400, random.Random(os.environ.get("GAMEDYN_FAULT_SEED", 0))
+    steps, rng = 2000, random.Random(os.environ.get("GAMEDYN_FAULT_SEED", 0))
     env = dict(
         os.environ,  # restarts load their programs from a compilation cache
         JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"),
@@ -355,21 +360,22 @@ def test_random_sigkills_resume_to_the_unbroken_run(tmp_path):
     )
     out, ref = str(tmp_path / "run"), str(tmp_path / "unbroken")
     ref = Run(ref, ex.run(CFG, ref, target_step=steps, **RUN).state)
-    kills = 0
+    history = []
     for attempt in range(40):
-        kind = rng.choice(FAULTS) if attempt < 12 else "none"
         reached = max([s for s, _ in io.list_checkpoints(out)] + [0])
-        where = rng.randrange(reached + 4, steps + 1, 4) if reached < steps else 0
+        kind = rng.choice(FAULTS) if attempt < 12 and reached < steps - 8 else "none"
+        where = min(reached + 4 * rng.randint(1, 60), steps)
         with _spawn(kind, where, out, steps, env, stderr=subprocess.PIPE) as p:
             if kind == "time":
-                time.sleep(rng.uniform(1.0, 8.0))
+                time.sleep(rng.uniform(0.5, 6.0))
                 p.send_signal(signal.SIGKILL)
             err = p.stderr.read()
+        history.append((kind, where, reached, p.returncode))
         if p.returncode == 0:
             break
-        assert p.returncode == -signal.SIGKILL, err
-        kills += 1
-    assert p.returncode == 0 and kills >= 6
+        assert p.returncode == -signal.SIGKILL, (history, err)
+    kills = sum(code == -signal.SIGKILL for *_, code in history)
+    assert p.returncode == 0 and kills >= 8, history
     _same_as(out, ref, steps)
 
 
@@ -379,13 +385,14 @@ def test_two_commands_at_once(tmp_path, unbroken):
     runs, the other stops at once with one line; the result is the unbroken run."""
     out = str(tmp_path / "run")
     procs = [
-        _spawn("none", 0, out, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(_command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)
     ]
     results = []
     for p in procs:
         with p:
-            results.append((p.wait(), p.stderr.read().splitlines()))
+            out_text, err = p.communicate(timeout=600)
+            results.append((p.returncode, err.decode().splitlines()))
     assert sorted(code for code, _ in results) == [0, 2]
     refused = [err for code, err in results if code == 2][0]
     assert len(refused) == 1 and f"--out: {out} is in use by another run" in refused[0]

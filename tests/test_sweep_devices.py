@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
+
 SCRIPT = textwrap.dedent(
     """
     import itertools, json
@@ -66,14 +68,57 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_sweep_on_four_devices(tmp_path):
+RATE_SCRIPT = textwrap.dedent(
+    """
+    import itertools, json
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np, optax
+    import gamedyn as gd
+    from gamedyn import outcomes
+    from gamedyn.experiments.dirac_sweep import dirac_run
+
+    # The configuration of the GPU failure of issue #13 (rate exactly 1.0 under
+    # shard_map + vmap), on 4 devices: 6 configurations, padded to 8.
+    fn = dirac_run("extragradient", num_steps=60, every=6, start=(1.0, 1.0))
+
+    def records(lr, gamma):
+        game = gd.games.dirac_gan(
+            regularizer=gd.regularizers.r1(gamma), start=(1.0, 1.0)
+        )
+        dyn = gd.dynamics.extragradient(game, optax.sgd(lr))
+        traj = gd.simulate(dyn, game.init(None), 60, every=6,
+                           metrics=("distance",), equilibrium=(0.0, 0.0))
+        return traj.metrics["distance"]
+
+    grid = {"lr": np.array([0.05, 0.3, 0.9]), "gamma": np.array([0.0, 0.7])}
+    out = gd.sweep(fn, grid)
+    recs = gd.sweep(records, grid)
+    jitted = jax.jit(fn)
+    loop = [jitted(a, b) for a, b in itertools.product(grid["lr"], grid["gamma"])]
+    loop_rate = np.array([float(x["rate"]) for x in loop]).reshape(3, 2)
+    loop_dist = np.array([float(x["distance"]) for x in loop]).reshape(3, 2)
+    outside = np.asarray(outcomes.rate(recs, tail=0.5, every=6))
+    print(json.dumps({
+        "devices": len(jax.devices()),
+        "dtype": str(out["rate"].dtype),
+        "rate": out["rate"].tolist(),
+        "loop_rate": loop_rate.tolist(),
+        "outside_rate": outside.tolist(),
+        "err_distance": float(np.max(np.abs(out["distance"] - loop_dist))),
+    }))
+    """
+)
+
+
+def _run_on_four_devices(tmp_path, source: str) -> dict:
     env = dict(os.environ)
     env["XLA_FLAGS"] = (
         env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
     ).strip()
     env["JAX_PLATFORMS"] = "cpu"
     script = tmp_path / "four.py"
-    script.write_text(SCRIPT)
+    script.write_text(source)
     proc = subprocess.run(
         [sys.executable, str(script)],
         env=env,
@@ -82,7 +127,21 @@ def test_sweep_on_four_devices(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_rate_on_four_devices_in_float64(tmp_path):
+    res = _run_on_four_devices(tmp_path, RATE_SCRIPT)
+    assert res["devices"] == 4 and res["dtype"] == "float64"
+    rate = np.asarray(res["rate"])
+    assert np.all(rate != 1.0) and np.all(rate < 0.9999)
+    np.testing.assert_allclose(rate, res["loop_rate"], rtol=1e-12)
+    np.testing.assert_allclose(rate, res["outside_rate"], rtol=1e-12)
+    assert res["err_distance"] < 1e-12
+
+
+def test_sweep_on_four_devices(tmp_path):
+    res = _run_on_four_devices(tmp_path, SCRIPT)
     assert res["devices"] == 4
     assert res["shape"] == [5, 3]
     assert res["point_exact"]  # every cell holds its own configuration

@@ -5,6 +5,7 @@ import itertools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import gamedyn as gd
@@ -34,11 +35,46 @@ def _assert_trees_close(a, b, rtol):
 
 
 def test_matches_python_loop_on_dirac_gan(x64):
-    fn = dirac_run("extragradient", num_steps=60, every=6)
+    for start in [(1.0, 1.0), None]:  # the paper's start, and the local default
+        kw = {} if start is None else {"start": start}
+        fn = dirac_run("extragradient", num_steps=60, every=6, **kw)
+        grid = {"lr": np.array([0.05, 0.3, 0.9]), "gamma": np.array([0.0, 0.7])}
+        out = gd.sweep(fn, grid)
+        _assert_trees_close(out, _loop(fn, grid), rtol=1e-12)
+        assert out["outcome"].shape == (3, 2)
+        assert np.all(out["rate"] < 0.9999) and np.all(out["rate"] > 0.5)
+
+
+def _records_and_rate(lr, gamma):
+    """The distance records of one Dirac-GAN run and their rate, as dirac_run
+    computes it: the same program as the GPU failure of issue #13."""
+    game = gd.games.dirac_gan(regularizer=gd.regularizers.r1(gamma), start=(1.0, 1.0))
+    dyn = gd.dynamics.extragradient(game, optax.sgd(lr))
+    traj = gd.simulate(
+        dyn,
+        game.init(None),
+        60,
+        every=6,
+        metrics=("distance",),
+        equilibrium=(0.0, 0.0),
+    )
+    d = traj.metrics["distance"]
+    return {"records": d, "rate": outcomes.rate(d, tail=0.5, every=6)}
+
+
+def test_rate_under_sweep_equals_the_rate_of_its_own_records(x64):
+    # Issue #13, item 7: on an H200 the sweep's rate was exactly 1.0 while the loop
+    # gave 0.69-0.9997 with equal final distances. This test tells the candidates
+    # apart on any backend: the recorded distances (the scan) first, then the rate
+    # fitted under shard_map + vmap against the same fit of those records outside.
     grid = {"lr": np.array([0.05, 0.3, 0.9]), "gamma": np.array([0.0, 0.7])}
-    out = gd.sweep(fn, grid)
-    _assert_trees_close(out, _loop(fn, grid), rtol=1e-12)
-    assert out["outcome"].shape == (3, 2)
+    out = gd.sweep(_records_and_rate, grid)
+    loop = _loop(_records_and_rate, grid)
+    np.testing.assert_allclose(out["records"], loop["records"], rtol=1e-12, atol=0)
+    outside = np.asarray(outcomes.rate(out["records"], tail=0.5, every=6))
+    np.testing.assert_allclose(out["rate"], outside, rtol=1e-12)
+    np.testing.assert_allclose(out["rate"], loop["rate"], rtol=1e-12)
+    assert np.all(out["rate"] != 1.0)
 
 
 def test_pytree_output_layout_and_order():

@@ -4,16 +4,18 @@
 2 CPU devices each (``XLA_FLAGS``), joined by :func:`gamedyn.distributed.initialize`
 through a coordinator on a free local port: the 4 processes get the coordinator,
 count and id as arguments, the 2 processes find them in an emulated SLURM ``srun``
-environment, as a cluster launcher would set it. Every process runs a 5 x 3
-Dirac-GAN phase diagram (:func:`gamedyn.experiments.dirac_sweep.run`), a grid with
-seeds as an axis (:func:`gamedyn.sweep_keys`) and a 3-seed mixture-of-Gaussians
-GAN, in float64; none of the grids divides the device count. What every process
-receives must equal a single-process run on one device to the last bit: the
-reference evaluates the same number of configurations per call and device (its
-``chunk_size``), so its per-device programs are the multi-process ones.
+environment, as a cluster launcher sets it. Every process runs a 5 x 3 Dirac-GAN
+phase diagram (:func:`gamedyn.experiments.dirac_sweep.run`) in float64, a grid that
+divides neither 4 nor 8 devices; the 2 processes also run a chunked grid with seeds
+as an axis (:func:`gamedyn.sweep_keys`), a 3-seed mixture-of-Gaussians GAN and a
+sweep on their own devices only. What every process receives must equal a
+single-process run (no jax.distributed, 2 devices) to the last bit: the reference
+evaluates as many configurations per device and call as the runs compared with it
+(its ``chunk_size``), so its per-device programs are theirs. (On one device, XLA
+compiles the GAN's programs differently: they agree to ~1e-8 only.)
 
 The workers compile with ``--xla_backend_optimization_level=0`` (LLVM's
-optimizations off, as in the reference): compiles are 5x faster and the programs
+optimizations off, in the reference too): compiles are 5x faster and the programs
 compared are the same. A worker that fails or hangs fails the test with its output;
 every process is killed before the test ends.
 """
@@ -222,8 +224,9 @@ def assert_same(got: dict, want: dict, what: str) -> None:
         np.testing.assert_array_equal(got[name], want[name], err_msg=f"{what}{differ}")
 
 
-# What each run computes: the 4 processes skip the GAN (8 s of compilation each).
-TASKS = {2: ("study", "keys", "mog", "local"), 4: ("study", "keys")}
+# What each run computes: 4 processes on 2 cores compile 4 times each program, so
+# they run the study only (the GAN alone compiles for 8 CPU-seconds).
+TASKS = {2: ("study", "keys", "mog", "local"), 4: ("study",)}
 
 
 @pytest.fixture(scope="module")
@@ -286,8 +289,9 @@ def test_sweeps_across_processes(n, reference, tmp_path):
     # every cell holds its own configuration, not a copy of the padding
     assert got["['study']['outcome']"].shape == (5, 3)
     assert len(np.unique(got["['study']['distance']"])) == 15
-    assert got["['keys']['final']"].shape == (3, 5, 2)
-    assert len(np.unique(got["['keys']['final']"][:, :, 0])) == 15
+    if "keys" in TASKS[n]:
+        assert got["['keys']['final']"].shape == (3, 5, 2)
+        assert len(np.unique(got["['keys']['final']"][:, :, 0])) == 15
     if "mog" in TASKS[n]:
         assert got["['mog']['samples']"].shape == (3, 256, 2)
         assert got["['mog']['samples']"].dtype == np.float64

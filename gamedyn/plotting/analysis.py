@@ -35,8 +35,8 @@ def _check_region(region) -> RegionGrid:
 
 
 def _region_label(region: RegionGrid) -> str:
-    beta = f", beta={region.momentum:g}" if region.rule == "momentum" else ""
-    return f"{region.rule} stable, h={region.step_size:g}{beta}"
+    beta = rf", $\beta = {region.momentum:g}$" if region.rule == "momentum" else ""
+    return rf"{region.rule} stable, $h = {region.step_size:g}${beta}"
 
 
 def plot_stability_region(
@@ -61,6 +61,8 @@ def plot_stability_region(
     Returns:
       the axes.
     """
+    from matplotlib.colors import to_rgba
+
     region = _check_region(region)
     ax = _ax(ax)
     enc = style.encoding(region.rule)
@@ -78,12 +80,13 @@ def plot_stability_region(
         linewidths=1.5,
         linestyles=[enc["linestyle"]],
     )
-    ax.plot(
+    ax.fill(  # the legend's entry: the shading and the boundary's line style
         [],
         [],
-        color=color,
-        lw=6 if fill else 1.5,
-        alpha=0.4 if fill else 1.0,
+        facecolor=to_rgba(color, 0.2 if fill else 0.0),
+        edgecolor=color,
+        linestyle=enc["linestyle"],
+        linewidth=1.5,
         label=label or region.rule,
     )
     ax.set_xlim(re[0], re[-1])
@@ -214,8 +217,9 @@ def plot_spectral_radii(
             rho,
             label=name,
             lw=1.4,
-            ms=5,
-            mfc="white",
+            ms=6,
+            mec="white",
+            mew=0.5,
             markevery=style.markevery(h.size, i, len(curves)),
             **enc[name],
         )
@@ -271,7 +275,7 @@ def plot_path_angle(result: PathAngle, ax=None, *, title: str | None = None):
     ax.set_xlabel(r"$\alpha$ on $w_\alpha = (1 - \alpha) w_0 + \alpha w_1$")
     ax.set_ylabel(rf"$\cos(\xi(w_\alpha),\ {d})$")
     twin = ax.twinx()
-    norm_color = "tab:red"
+    norm_color = "tab:purple"
     (norm,) = twin.plot(
         alpha,
         result.grad_norm,

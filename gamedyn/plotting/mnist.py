@@ -121,11 +121,12 @@ def plot_complex_eigenvalues(
     """Eigenvalues as points of the complex plane (Berard et al. 2020, Fig. 4).
 
     The limits cover every set of eigenvalues drawn on the axes by this function
-    (call it once per set, or give a mapping), and no outlier sets them
-    (:func:`gamedyn.plotting.style.robust_limits` on each axis): values much farther
-    out than the rest are drawn on the edge as open triangles with their values in
-    the legend, and an axis whose values take both signs over more than two decades
-    is symmetric-log, so a few large eigenvalues do not squeeze the rest into a dot.
+    (call it once per set, or give a mapping) and the origin, and no outlier sets
+    them (:func:`gamedyn.plotting.style.robust_limits` on each axis): values much
+    farther out than the rest are drawn on the edge as open triangles with their
+    values in the legend, and an axis whose values take both signs, most of them
+    far smaller than the largest, is symmetric-log, so a few large eigenvalues do
+    not squeeze the rest into a dot.
 
     Args:
       eigenvalues: complex array, ``[[re, im], ...]``, or a mapping label -> either
@@ -170,8 +171,8 @@ def plot_complex_eigenvalues(
     points = points[np.all(np.isfinite(points), axis=1)]
     centre = np.median(points, axis=0) if len(points) else np.zeros(2)
     far = style.outliers(np.hypot(*(points - centre).T))
-    xl = style.robust_limits(points[~far, 0], scale=scale, clip=False)
-    yl = style.robust_limits(points[~far, 1], scale=scale, clip=False)
+    xl = style.robust_limits(points[~far, 0], scale=scale, clip=False, include=0.0)
+    yl = style.robust_limits(points[~far, 1], scale=scale, clip=False, include=0.0)
     style.apply_limits(ax, xl, "x")
     style.apply_limits(ax, yl, "y")
     style.mark_outliers(ax, points[:, 0], points[:, 1], (xl.lo, xl.hi), (yl.lo, yl.hi))
@@ -219,19 +220,22 @@ def plot_hessian_ends(
     ax = _ax(ax)
     if player not in ("g", "d"):
         raise ValueError(f"player: expected 'g' or 'd', got {player!r}")
+    if not records:
+        raise ValueError("records: expected at least one checkpoint's spectra")
     styles = _checkpoint_styles([r["step"] for r in records])
     kb = max(len(r[f"hessian_{player}_bottom"]) for r in records)
     kt = max(len(r[f"hessian_{player}_top"]) for r in records)
-    everything = []
+    xs, values = [], []
     for rec, enc in zip(records, styles):
         bottom = np.sort(np.asarray(rec[f"hessian_{player}_bottom"], float))
         top = np.sort(np.asarray(rec[f"hessian_{player}_top"], float))
-        everything += [bottom, top]
+        x_bottom = np.arange(1, bottom.size + 1)
+        x_top = np.arange(kb + 2 + kt - top.size, kb + 2 + kt)
         opts = {**enc, "ms": 5, "lw": 1.2}
-        ax.plot(
-            np.arange(1, bottom.size + 1), bottom, label=f"step {rec['step']}", **opts
-        )
-        ax.plot(np.arange(kb + 2 + kt - top.size, kb + 2 + kt), top, **opts)
+        ax.plot(x_bottom, bottom, label=f"step {rec['step']}", **opts)
+        ax.plot(x_top, top, **opts)  # a separate line: none across the gap
+        xs += [x_bottom, x_top]
+        values += [bottom, top]
     ax.axvspan(kb + 0.5, kb + 1.5, color="0.92", zorder=0, lw=0)
     ax.text(
         kb + 1,
@@ -247,18 +251,12 @@ def plot_hessian_ends(
     names += [f"n-{kt - j}" if kt - j else "n" for j in range(1, kt + 1)]
     ax.set_xticks(ticks, names, fontsize="small")
     ax.set_xlim(0.4, kb + kt + 1.6)
-    values = np.concatenate(everything) if everything else np.zeros(1)
+    xs, values = np.concatenate(xs), np.concatenate(values)
     limits = style.robust_limits(values)
     style.apply_limits(ax, limits, "y")
-    xs = np.concatenate(
-        [
-            np.r_[np.arange(1, len(everything[2 * i]) + 1),
-                  np.arange(kb + 2 + kt - len(everything[2 * i + 1]), kb + 2 + kt)]
-            for i in range(len(records))
-        ]
-    )  # fmt: skip
-    style.mark_outliers(ax, xs, values, ax.get_xlim(), (limits.lo, limits.hi),
-                        values=values)  # fmt: skip
+    style.mark_outliers(
+        ax, xs, values, ax.get_xlim(), (limits.lo, limits.hi), values=values
+    )
     ax.axhline(0, color="k", lw=0.6, zorder=1)
     ax.set_xlabel("rank $i$ of $\\lambda_i$ (1: smallest, n: largest)")
     ax.set_ylabel(
@@ -279,7 +277,8 @@ def plot_spectra(records: Sequence[dict], fig=None):
     eigenvalues of the generator's and the discriminator's Hessians
     (:func:`plot_hessian_ends`: two series per checkpoint, no line across the
     eigenvalues in between; negative ones mean the point is not a local minimum for
-    that player). As in Berard et al. 2020.
+    that player). As in Berard et al. 2020. One legend, right of the panels, names
+    the checkpoints; the figure uses matplotlib's constrained layout.
 
     Args:
       records: from :func:`gamedyn.experiments.mnist.spectra`.
@@ -294,6 +293,7 @@ def plot_spectra(records: Sequence[dict], fig=None):
         raise ValueError("records: expected at least one checkpoint's spectra")
     if fig is None:
         fig = plt.figure(figsize=(15, 4.5))
+    fig.set_layout_engine("constrained")
     axes = fig.subplots(1, 3)
     styles = _checkpoint_styles([r["step"] for r in records])
     for rec, enc in zip(records, styles):
@@ -305,10 +305,24 @@ def plot_spectra(records: Sequence[dict], fig=None):
             marker=enc["marker"],
             legend=False,
         )
-    style.legend(axes[0], title="checkpoint")
     axes[0].set_title("game Jacobian: top-k eigenvalues")
     for ax, name, who in zip(axes[1:], ("g", "d"), ("generator", "discriminator")):
-        plot_hessian_ends(records, name, ax)
-        ax.set_title(f"{who} Hessian: bottom-k and top-k eigenvalues")
-    fig.tight_layout()
+        plot_hessian_ends(records, name, ax, legend=False)
+        ax.set_title(f"{who} Hessian: extreme eigenvalues")
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        title="checkpoint",
+        loc="outside right upper",
+        fontsize="small",
+    )
+    for ax in axes:  # the values beyond the limits, if any
+        marks = [
+            (h, t)
+            for h, t in zip(*ax.get_legend_handles_labels())
+            if h.get_gid() == style.OUTLIER_GID
+        ]
+        if marks:
+            style.legend(ax, *zip(*marks))
     return fig

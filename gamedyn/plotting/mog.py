@@ -129,12 +129,9 @@ def plot_mode_histogram(counts: np.ndarray, ax=None, *, label: str | None = None
     color = style.encoding(label)["color"] if label else style.PALETTE[0]
     ax.bar(np.arange(len(counts)), counts, color=color, label=label, zorder=2)
     if counts.sum() > 0:
-        ax.axhline(
-            counts.sum() / len(counts), ls="--", c="0.3", lw=1, zorder=3,
-            label="uniform",
-        )  # fmt: skip
+        level = counts.sum() / len(counts)
+        ax.axhline(level, ls="--", c="0.3", lw=1, zorder=3, label="uniform")
     else:
-        ax.set_ylim(0, 1)
         ax.text(
             0.5,
             0.5,

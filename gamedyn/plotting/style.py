@@ -77,9 +77,19 @@ RULE_STYLES: dict[str, dict[str, Any]] = {
 VARIANT_STYLES: dict[str, dict[str, Any]] = {
     variant: {"color": color, "linestyle": "-", "marker": marker}
     for variant, color, marker in zip(
-        ("gan", "nsgan", "wgan", "wgan_gp", "instance_noise", "r1", "consensus"),
-        PALETTE[:7],
-        ("o", "s", "^", "v", "D", "P", "X"),
+        (
+            "gan",
+            "nsgan",
+            "wgan",
+            "wgan_gp",
+            "instance_noise",
+            "r1",
+            "r1_critical",
+            "consensus",
+            "nsgan_r1",
+        ),
+        PALETTE[:9],
+        ("o", "s", "^", "v", "D", "P", "X", "*", "h"),
         strict=True,
     )
 }
@@ -345,8 +355,13 @@ def covers_data(ax, box) -> bool:
                     return True
             if not paths:
                 return True
-    artists = [*ax.patches, *ax.images, *ax.texts]
-    return any(a.get_visible() and a.get_window_extent().overlaps(box) for a in artists)
+    for artist in [*ax.patches, *ax.images, *ax.texts]:
+        if not artist.get_visible():
+            continue
+        extent = artist.get_window_extent()
+        if np.all(np.isfinite(extent.get_points())) and extent.overlaps(box):
+            return True  # (an empty legend proxy has an infinite, inverted extent)
+    return False
 
 
 def legend(
@@ -410,15 +425,24 @@ def legend(
         where = fallback
     if where == "below":
         ncol = min(len(handles), kwargs.pop("ncol", 3))
+        from matplotlib.transforms import offset_copy
+
         ax.get_xlim(), ax.get_ylim()
-        # under the tick labels and the x label
-        bottom = min(a.get_tightbbox().y0 for a in (ax, *avoid)) - 4
-        y = ax.transAxes.inverted().transform((0.0, bottom))[1]
+        # under the tick labels and the x label, a fixed distance in points (the
+        # axes may still be resized by the layout)
+        below = ax.get_window_extent().y0
+        below -= min(a.get_tightbbox().y0 for a in (ax, *avoid)) - 4
         return ax.legend(
             handles,
             labels,
             loc="upper center",
-            bbox_to_anchor=(0.5, y),
+            bbox_to_anchor=(0.5, 0.0),
+            bbox_transform=offset_copy(
+                ax.transAxes,
+                fig=ax.figure,
+                y=-below * 72 / ax.figure.dpi,
+                units="points",
+            ),
             ncol=ncol,
             borderaxespad=0.0,
             **kwargs,
@@ -492,10 +516,10 @@ def outliers(
 
 
 def _symlog_threshold(values: np.ndarray, top: float) -> float:
-    mags = np.abs(values[values != 0])
-    small = mags[mags > 1e-6 * top]
-    base = float(np.percentile(small, 10)) if small.size else top * 1e-3
-    return float(max(base, top * 1e-4))
+    mags = np.abs(values)
+    mags = mags[mags > 1e-4 * top]
+    base = float(np.percentile(mags, 10)) if mags.size else top * 1e-3
+    return float(10 ** np.floor(np.log10(base)))
 
 
 def robust_limits(
@@ -507,25 +531,29 @@ def robust_limits(
     decades: float = 2.0,
     pad: float = 0.06,
     clip: bool = True,
+    include: float | None = None,
 ) -> Limits:
     """Axis limits for a spectrum that no single value sets.
 
     Values much farther from the median than all the rest (:func:`outliers`) are
     left out of the limits (``clip=True``); draw them at the edge with
     :func:`mark_outliers`. Then, with ``scale="auto"``, values of both signs whose
-    magnitudes span more than ``decades`` decades between the 25th and the 100th
-    percentile of the nonzero magnitudes get a symmetric-log scale (its linear range
-    about the 10th percentile of the magnitudes), so that a few large values do
-    not flatten the rest to a dot; otherwise the scale is linear.
+    nonzero magnitudes span more than ``decades`` decades from their 25th
+    percentile to the largest get a symmetric-log scale (its linear range the power
+    of ten below the 10th percentile of the magnitudes, at most four decades below
+    the largest), so that the large values do not squeeze the small ones into a
+    dot; otherwise the scale is linear.
 
     Args:
       values: real values (non-finite ones are ignored).
       scale: ``"auto"``, ``"linear"`` or ``"symlog"``.
       gap: see :func:`outliers`.
       max_fraction: see :func:`outliers`.
-      decades: the spread that calls for a symmetric-log scale.
+      decades: the spread of magnitudes that calls for a symmetric-log scale.
       pad: margin, a fraction of the range (in the scale's coordinates).
       clip: leave outliers out of the limits.
+      include: a value the limits must contain (e.g. 0, the stability boundary of
+        real parts).
 
     Returns:
       a :class:`Limits`.
@@ -543,15 +571,17 @@ def robust_limits(
             np.abs(x[finite] - med), gap=gap, max_fraction=max_fraction
         )
     inl = x[finite & ~out]
+    if include is not None:
+        inl = np.r_[inl, float(include)]
     lo, hi = float(inl.min()), float(inl.max())
     top = float(np.max(np.abs(inl)))
-    mags = np.abs(inl[inl != 0])
-    wide = (
+    mags = np.abs(inl[np.abs(inl) > 1e-12 * top])
+    squeezed = (
         mags.size >= 3
         and lo < 0 < hi
         and top > 10**decades * float(np.percentile(mags, 25))
     )
-    if scale == "symlog" or (scale == "auto" and wide):
+    if scale == "symlog" or (scale == "auto" and squeezed):
         t = _symlog_threshold(inl, top) if top > 0 else 1.0
 
         def fwd(v):
@@ -570,21 +600,42 @@ def robust_limits(
     return Limits(lo - m, hi + m, "linear", None, out)
 
 
+def _symlog_ticks(lo: float, hi: float, linthresh: float) -> list[float]:
+    top = max(abs(lo), abs(hi), linthresh)
+    k0 = int(np.ceil(np.log10(linthresh) - 1e-9))
+    k1 = int(np.floor(np.log10(top) + 1e-9))
+    if k1 - k0 >= 2:  # no labels at +-linthresh, next to the one at 0
+        k0 += 1
+    step = max(1, int(np.ceil((k1 - k0 + 1) / 4)))
+    powers = [10.0**k for k in range(k1, k0 - 1, -step)]
+    ticks = [0.0, *powers, *(-p for p in powers)]
+    return sorted(t for t in ticks if lo <= t <= hi)
+
+
 def apply_limits(ax, limits: Limits, axis: Literal["x", "y"] = "y") -> None:
-    """Sets an axis' scale and limits from :func:`robust_limits`.
+    """Sets an axis' scale, limits and (for symlog) ticks from
+    :func:`robust_limits`: 0 and every few powers of ten, labels that do not
+    collide.
 
     Args:
       ax: matplotlib axes.
       limits: a :class:`Limits`.
       axis: ``"x"`` or ``"y"``.
     """
-    kw = {"linthresh": limits.linthresh} if limits.scale == "symlog" else {}
-    if axis == "x":
-        ax.set_xscale(limits.scale, **kw)
-        ax.set_xlim(limits.lo, limits.hi)
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    which = ax.xaxis if axis == "x" else ax.yaxis
+    if limits.scale == "symlog":
+        (ax.set_xscale if axis == "x" else ax.set_yscale)(
+            "symlog", linthresh=limits.linthresh, linscale=0.5
+        )
+        which.set_major_locator(
+            FixedLocator(_symlog_ticks(limits.lo, limits.hi, limits.linthresh))
+        )
+        which.set_minor_locator(NullLocator())
     else:
-        ax.set_yscale(limits.scale, **kw)
-        ax.set_ylim(limits.lo, limits.hi)
+        (ax.set_xscale if axis == "x" else ax.set_yscale)(limits.scale)
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(limits.lo, limits.hi)
 
 
 def _fmt(v: complex | float) -> str:

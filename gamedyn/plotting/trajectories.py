@@ -138,8 +138,9 @@ def plot_distances(
             d,
             label=name,
             lw=1.3,
-            ms=5,
-            mfc="white",
+            ms=6,
+            mec="white",
+            mew=0.5,
             markevery=style.markevery(len(d), i, count),
             **enc[name],
         )

@@ -2,6 +2,8 @@
 measured orders (discrete vs modified flow O(h^2), vs plain flow O(h)), and the
 stability of flows as the h -> 0 limit of the discrete verdicts."""
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -185,6 +187,24 @@ def test_consensus_and_generator_first_equal_their_taylor_expansions(x64):
         taylor_field(generator_first_step(game), p, h),
         rtol=1e-11,
     )
+
+
+def test_player_order_matches_the_rules_own_order(x64):
+    if "order" not in inspect.signature(gd.dynamics.alternating).parameters:
+        pytest.skip("gd.dynamics.alternating has no order= yet")
+    game = gd.games.dirac_gan(regularizer=gd.regularizers.r1(0.4))
+    p, h = (jnp.asarray(0.6), jnp.asarray(-0.9)), 0.1
+    for order in ((0, 1), (1, 0)):
+
+        def step(hh, params, order=order):
+            dyn = gd.dynamics.alternating(game, optax.sgd(hh), order=order)
+            return dyn.step(params, dyn.init(params), None)[0]
+
+        np.testing.assert_allclose(
+            flat(modified_field(game, "alternating", h, player_order=order)(p)),
+            taylor_field(step, p, h),
+            rtol=1e-11,
+        )
 
 
 def test_three_players_alternating(x64):

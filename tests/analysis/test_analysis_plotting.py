@@ -154,7 +154,7 @@ def test_plot_eigenvalues_with_region_and_reference():
     assert ax.get_title() == "Dirac-GAN"
     assert ax.get_xlim() == (-2.0, 6.0)  # the region's grid covers the points
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "closed form" in labels and "extragradient stable, h=0.5" in labels
+    assert "closed form" in labels and "extragradient stable, $h = 0.5$" in labels
     plt.close(fig)
     fig, ax = plt.subplots()
     plotting.plot_eigenvalues(lam, ax)  # no region: a square around the points

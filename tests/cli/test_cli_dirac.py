@@ -15,6 +15,8 @@ def test_dirac_study_outcomes_and_files(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     got = {(r["rule"], r["variant"]): r for r in summary["runs"]}
     # Mescheder et al. 2018, Fig. 3: simGD diverges, altGD cycles, R1 converges.
+    assert summary["judge"]["function"] == "gamedyn.outcomes.classify_runs"
+    assert "discriminator first" in summary["conventions"]
     assert got["simultaneous", "gan"]["outcome"] == "diverged"
     assert got["alternating", "gan"]["outcome"] == "cycles"
     assert got["simultaneous", "r1"]["outcome"] == "converged"
@@ -26,6 +28,20 @@ def test_dirac_study_outcomes_and_files(tmp_path, capsys):
     assert "dirac_overview.png" in summary["figures"]
     printed = capsys.readouterr().out
     assert "simultaneous  gan" in printed and "diverged" in printed
+
+
+def test_dirac_paper_mode(tmp_path, capsys):
+    out = tmp_path / "paper"
+    args = ["dirac", "--paper", "--out", str(out), "--rule", "alternating"]
+    assert main(args + ["--variant", "gan", "r1_critical", "--steps", "1"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["paper"] is True and "generator first" in summary["conventions"]
+    got = {r["variant"]: r for r in summary["runs"]}
+    # One alternating step from (1, 1), generator first (Mescheder et al. 2018).
+    assert got["gan"]["final"] == pytest.approx([0.94621, 1.05292], abs=5e-6)
+    printed = capsys.readouterr().out
+    assert "reference notebook's conventions" in printed
+    assert "dirac_overview.png" in summary["figures"]
 
 
 def test_dirac_custom_variant(tmp_path):

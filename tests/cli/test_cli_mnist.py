@@ -133,7 +133,7 @@ def test_a_diverged_run_writes_strict_json(tmp_path, capsys):
         (["--lr", "nan"], "argument --lr: expected a finite number, got 'nan'"),
         (["--lr", "inf"], "argument --lr: expected a finite number, got 'inf'"),
         (["--gamma", "nan"], "argument --gamma: expected a finite number"),
-        (["--momentum", "-inf"], "argument --momentum: expected a finite number"),
+        (["--momentum", "inf"], "argument --momentum: expected a finite number"),
         (["--rule-param", "nan"], "argument --rule-param: expected a finite number"),
         (["--beta1", "5"], "argument --beta1: expected a number in [0, 1), got 5"),
         (["--steps", "-1"], "argument --steps: expected an integer >= 0, got -1"),

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import gamedyn as gd
+from gamedyn import outcomes
 from gamedyn.cli import main
 from gamedyn.experiments.dirac_sweep import dirac_run
 
@@ -41,9 +42,28 @@ def test_cli_writes_npz_and_png(tmp_path, capsys):
     assert "6 configs" in capsys.readouterr().out
 
 
+def test_cli_basin_mode(tmp_path, capsys):
+    args = ["sweep", "--rule", "alternating", "--lr", "0.5:1:2", "--gamma"]
+    args += ["0.5:1.7:2", "--no-progress", "--no-plots", "--out", str(tmp_path)]
+    assert main(args + ["--mode", "basin"]) == 0
+    data = np.load(tmp_path / "sweep.npz")
+    assert str(data["mode"]) == "basin"
+    np.testing.assert_array_equal(data["start"], [1.0, 1.0])
+    assert data["outcome"][1, 1] == outcomes.OUTSIDE_BASIN
+    assert "outside basin" in data["outcomes"].tolist()
+    out = capsys.readouterr().out
+    assert "from (1, 1) (basin mode)" in out and "outside basin 1" in out
+    assert main(args) == 0  # local mode by default
+    data = np.load(tmp_path / "sweep.npz")
+    assert str(data["mode"]) == "local"
+    np.testing.assert_array_equal(data["start"], [0.01, 0.01])
+    assert outcomes.OUTSIDE_BASIN not in data["outcome"]
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
+        (["--mode", "global"], "invalid choice"),
         (["--lr", "0.1:1"], "--lr: expected start:stop:num"),
         (["--gamma", "0:1:x"], "--gamma: expected start:stop:num"),
         (["--lr", "0:1:0"], "expected num >= 1"),

@@ -79,6 +79,15 @@ def test_bad_rule_or_param(name, param, error, match):
         gd.dynamics.get(name)(GAME, optax.sgd(0.1), param)
 
 
+def test_periods_of_the_registry_rules():
+    periods = {
+        name: gd.dynamics.get(name)(GAME, optax.sgd(0.1), lr=0.1).period
+        for name in gd.dynamics.names()
+    }
+    assert periods.pop("lookahead") == 5
+    assert set(periods.values()) == {1}
+
+
 def test_cgd_needs_eta_or_lr():
     with pytest.raises(ValueError, match="cgd needs eta"):
         gd.dynamics.get("cgd")(GAME, optax.sgd(0.1))

@@ -62,6 +62,55 @@ def test_alternating_discriminator_first(x64):
         return x - H * A @ y, y, m
 
     check(gd.dynamics.alternating(bilinear(), optax.sgd(H)), update)
+    check(gd.dynamics.alternating(bilinear(), optax.sgd(H), order=(1, 0)), update)
+
+
+def test_alternating_generator_first(x64):
+    # Mescheder et al. (2018) and their notebook: the generator moves first.
+    def update(x, y, m):
+        x = x - H * A @ y
+        return x, y + H * A.T @ x, m
+
+    check(gd.dynamics.alternating(bilinear(), optax.sgd(H), order=(0, 1)), update)
+    check(gd.dynamics.alternating(bilinear(), optax.sgd(H), [0, 1]), update)
+
+
+def test_alternating_order_of_three_players(x64):
+    def losses(params, key=None):
+        a, b, c = params
+        return a * b + a * a, b * c + b * b, c * a + c * c
+
+    game = gd.Game(init=None, losses=losses)
+    p0 = (jnp.asarray(1.0), jnp.asarray(-0.5), jnp.asarray(0.3))
+    got = gd.simulate(
+        gd.dynamics.alternating(game, optax.sgd(H), (2, 0, 1)), p0, 1
+    ).final
+    a, b, c = 1.0, -0.5, 0.3
+    c = c - H * (a + 2 * c)
+    a = a - H * (b + 2 * a)
+    b = b - H * (c + 2 * b)
+    np.testing.assert_allclose([float(v) for v in got], [a, b, c], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "order, error, match",
+    [
+        ((0, 0), ValueError, "permutation"),
+        ((0, 2), ValueError, "permutation"),
+        ((0.0, 1.0), TypeError, "integer player indices"),
+        (3, TypeError, "sequence of player indices"),
+    ],
+)
+def test_alternating_bad_order(order, error, match):
+    with pytest.raises(error, match=f"order: .*{match}"):
+        gd.dynamics.alternating(bilinear(), optax.sgd(H), order)
+
+
+def test_alternating_order_length_must_match_the_players():
+    d = gd.dynamics.alternating(bilinear(), optax.sgd(H), (1, 0))
+    three = (jnp.zeros(1),) * 3
+    with pytest.raises(ValueError, match="order: expected a permutation of the 3"):
+        d.init(three)
 
 
 def test_extragradient(x64):
@@ -72,13 +121,23 @@ def test_extragradient(x64):
     check(gd.dynamics.extragradient(bilinear(), optax.sgd(H)), update)
 
 
-def test_optimistic(x64):
+def test_optimistic_starts_from_a_zero_previous_gradient(x64):
+    # Daskalakis et al.'s code: the memory starts at zero, w_1 = w_0 - 2 h xi(w_0).
+    def update(x, y, m):
+        gx, gy = A @ y, -A.T @ x
+        px, py = (0 * gx, 0 * gy) if m is None else m
+        return x - 2 * H * gx + H * px, y - 2 * H * gy + H * py, (gx, gy)
+
+    check(gd.dynamics.optimistic(bilinear(), optax.sgd(H)), update)
+
+
+def test_optimistic_plain_first_step(x64):
     def update(x, y, m):
         gx, gy = A @ y, -A.T @ x
         px, py = (gx, gy) if m is None else m
         return x - 2 * H * gx + H * px, y - 2 * H * gy + H * py, (gx, gy)
 
-    check(gd.dynamics.optimistic(bilinear(), optax.sgd(H)), update)
+    check(gd.dynamics.optimistic(bilinear(), optax.sgd(H), initial="plain"), update)
 
 
 def consensus_update(gamma):
@@ -179,16 +238,64 @@ def test_extra_adam_matches_gidel_algorithm(x64):
 
 
 def test_optimistic_adam(x64):
+    # Each update with its own bias correction; the memory starts at zero.
     adam = adam_numpy(H)
 
     def update(x, y, mem):
         sx, sy, prev = (None, None, None) if mem is None else mem
         ux, sx = adam(A @ y, sx)
         uy, sy = adam(-A.T @ x, sy)
-        px, py = (ux, uy) if prev is None else prev
+        px, py = (0 * ux, 0 * uy) if prev is None else prev
         return x + 2 * ux - px, y + 2 * uy - py, (sx, sy, (ux, uy))
 
     check(gd.dynamics.optimistic(bilinear(), optax.adam(H)), update)
+
+
+def daskalakis_optimistic_adam(lr, b1, b2, eps):
+    """The reference code's optimAdam (vsyrgkanis/optimistic_GAN_training,
+    script/optimizer.py) as its paper's Algorithm 1 states it:
+    w_t = w_{t-1} - lr_t (2 m_t / (sqrt(v_t) + eps) - m_{t-1} / (sqrt(v_{t-1}) +
+    eps)), lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) for both terms, the previous
+    moments zero at the first step."""
+
+    def step(g, state):
+        m, v, t = state if state is not None else (0 * g, 0 * g, 0)
+        t += 1
+        lr_t = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+        m_t = b1 * m + (1 - b1) * g
+        v_t = b2 * v + (1 - b2) * g * g
+        old = m / (np.sqrt(v) + eps) if t > 1 else 0 * g  # zero memory at first
+        u = -2 * lr_t * m_t / (np.sqrt(v_t) + eps) + lr_t * old
+        return u, (m_t, v_t, t)
+
+    return step
+
+
+def test_optimistic_adam_with_the_reference_bias_correction(x64):
+    b1, b2 = 0.5, 0.9
+    ref = daskalakis_optimistic_adam(H, b1, b2, 0.0)
+
+    def update(x, y, mem):
+        sx, sy = (None, None) if mem is None else mem
+        ux, sx = ref(A @ y, sx)
+        uy, sy = ref(-A.T @ x, sy)
+        return x + ux, y + uy, (sx, sy)
+
+    opt = optax.adam(H, b1=b1, b2=b2, eps=0.0)
+    check(gd.dynamics.optimistic(bilinear(), opt, bias_correction=(b1, b2)), update)
+    # Without it, the memory keeps the previous step's bias correction: different.
+    xs, _ = run(gd.dynamics.optimistic(bilinear(), opt))
+    assert not np.allclose(xs, loop(update)[0], rtol=1e-6)
+
+
+def test_optimistic_bad_options():
+    game = bilinear()
+    with pytest.raises(ValueError, match="initial"):
+        gd.dynamics.optimistic(game, optax.sgd(H), initial="first")
+    with pytest.raises(TypeError, match="bias_correction"):
+        gd.dynamics.optimistic(game, optax.sgd(H), bias_correction=0.9)
+    with pytest.raises(ValueError, match=r"bias_correction \(b2\)"):
+        gd.dynamics.optimistic(game, optax.sgd(H), bias_correction=(0.9, 1.0))
 
 
 def test_negative_momentum_alternating(x64):

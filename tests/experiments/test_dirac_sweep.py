@@ -11,6 +11,7 @@ import pytest
 
 import gamedyn as gd
 from gamedyn import outcomes
+from gamedyn.experiments import dirac_sweep
 from gamedyn.experiments.dirac_sweep import (
     RULES,
     dirac_jacobian,
@@ -152,6 +153,54 @@ def test_dirac_outcomes_agree_with_the_boundary_away_from_it():
         assert far.sum() > 40
         converging = np.isin(out["outcome"], (outcomes.CONVERGED, outcomes.SLOW))
         np.testing.assert_array_equal(converging[far], (rho < 1)[far])
+
+
+def test_local_mode_matches_the_linear_theory_on_the_standard_loss():
+    # Runs start near the equilibrium by default: away from rho = 1 every rule's
+    # outcome map is the linear theory's, also where the nonlinear game from (1, 1)
+    # would blow up.
+    lr, gamma = np.linspace(0.05, 1.6, 8), np.linspace(0.0, 2.0, 6)
+    for rule in RULES:
+        result = dirac_sweep.run(
+            dirac_sweep.Config(rule=rule, lr=tuple(lr), gamma=tuple(gamma))
+        )
+        assert result.mode == "local" and result.start == dirac_sweep.LOCAL_START
+        far = np.abs(result.theory - 1) > 0.02
+        converging = np.isin(result.outcome, (outcomes.CONVERGED, outcomes.SLOW))
+        np.testing.assert_array_equal(converging[far], (result.theory < 1)[far])
+        assert outcomes.OUTSIDE_BASIN not in result.outcome
+
+
+def test_basin_mode_marks_stable_cells_that_diverge_from_the_start(x64):
+    # The cell: alternating, lr = 1, gamma = 1.7: rho = 0.862; the run from
+    # (1, 1) blows up, the run from near the equilibrium converges at rho.
+    rho = float(dirac_spectral_radius("alternating", 1.0, 1.7))
+    assert rho == pytest.approx(0.862, abs=5e-4)
+    config = dirac_sweep.Config(rule="alternating", lr=(0.5, 1.0), gamma=(0.5, 1.7))
+    local = dirac_sweep.run(config)
+    basin = dirac_sweep.run(config._replace(mode="basin"))
+    assert basin.start == (1.0, 1.0)
+    assert local.outcome.tolist() == [[outcomes.CONVERGED] * 2] * 2
+    assert local.rate[1, 1] == pytest.approx(rho, rel=1e-5)
+    assert basin.outcome[1, 1] == outcomes.OUTSIDE_BASIN
+    assert basin.distance[1, 1] > 1e3  # it blew up
+    assert basin.outcome[0].tolist() == [outcomes.CONVERGED] * 2
+    assert local.agreement == 1.0 and basin.agreement == 0.75
+    # From a start inside the basin, basin mode agrees with the local map.
+    inside = dirac_sweep.run(config._replace(mode="basin", start=(0.1, 0.1)))
+    np.testing.assert_array_equal(inside.outcome, local.outcome)
+    with pytest.raises(ValueError, match="mode"):
+        dirac_sweep.run(config._replace(mode="global"))
+
+
+def test_phase_diagram_draws_outside_basin():
+    import matplotlib.pyplot as plt
+
+    codes = np.array([[0, 4], [1, 3]])
+    ax = phase_diagram(codes, [0.1, 0.2], [0.0, 1.0])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "outside basin" in labels and "converged" in labels
+    plt.close("all")
 
 
 def test_dirac_bad_arguments():
