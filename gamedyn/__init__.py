@@ -8,7 +8,7 @@ Layers, bottom to top (a module imports only from its own layer or below)::
     dynamics                                   update rules (init/step pairs)
     simulation, train, flows                   the scan core, long runs, ODE flows
     analysis                                   Jacobians, spectra, stability
-    sweeps                                     grids: vmapped, chunked, sharded
+    sweeps, distributed                        grids: vmapped, chunked, sharded
     experiments                                studies as library code
     plotting                                   figures from result values
     cli                                        argument parsing, printing, files
@@ -17,6 +17,7 @@ Layers, bottom to top (a module imports only from its own layer or below)::
 from gamedyn import (
     analysis,
     data,
+    distributed,
     dynamics,
     experiments,
     flows,
@@ -61,6 +62,7 @@ __all__ = [
     "Trajectory",
     "analysis",
     "data",
+    "distributed",
     "dynamics",
     "experiments",
     "flow",

@@ -115,7 +115,7 @@ def initialize(
     CPU's cross-process collectives are not set
     (``jax_cpu_collectives_implementation``), gloo is chosen, so CPU devices of
     different processes can exchange data. Call it before any JAX computation, in
-    every process; a second call does nothing.
+    every process; once joined, later calls do nothing.
 
     Args:
       coordinator: ``"HOST:PORT"`` where process 0 listens (every process passes
@@ -210,6 +210,7 @@ def is_initialized() -> bool:
 def is_writer() -> bool:
     """Whether this process writes files, figures and summaries: process 0.
 
-    True in a single-process run. Every process computes; one writes.
+    True in a single-process run. Every process computes; one writes. Call it after
+    :func:`initialize`: it starts JAX's backend.
     """
     return jax.process_index() == 0

@@ -113,7 +113,7 @@ def with_model_state(dynamics: Dynamics, update_state: UpdateState | None) -> Dy
             model_state = update_state(params, model_state, jax.random.fold_in(key, 1))
         return params, (dyn_state, model_state)
 
-    return Dynamics(init, step)
+    return Dynamics(init, step, period=dynamics.period)
 
 
 def run_steps(

@@ -4,9 +4,11 @@ equilibria, stability regions of update rules, path-angle, vector fields on grid
 Sign convention: ``jacobian`` is the Jacobian of the players' descent gradients
 ``xi``, so a fixed point is locally asymptotically stable under gradient flow iff every
 eigenvalue has a positive real part, and a step map converges locally iff its spectral
-radius is below 1.
+radius is below 1. ``spectral_radius`` is the asymptotic rate per step of any update
+rule, its memory and period (``Dynamics.period``, lookahead) included, from any state.
 """
 
+from gamedyn.analysis import modified
 from gamedyn.analysis._jacobian import (
     NotAFixedPointWarning,
     eigenvalues,
@@ -17,6 +19,13 @@ from gamedyn.analysis._jacobian import (
     update_jacobian,
 )
 from gamedyn.analysis.field import FieldGrid, vector_field_grid
+from gamedyn.analysis.modified import (
+    MODIFIED_RULES,
+    FlowStability,
+    flow_region,
+    flow_stability,
+    modified_field,
+)
 from gamedyn.analysis.spectrum import (
     hessian_operator,
     jacobian_operator,
@@ -42,6 +51,12 @@ from gamedyn.analysis.stability import (
 )
 
 __all__ = [
+    "MODIFIED_RULES",
+    "FlowStability",
+    "flow_region",
+    "flow_stability",
+    "modified",
+    "modified_field",
     "RULES",
     "SPECTRAL_RULES",
     "Classification",

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from gamedyn import losses
-from gamedyn.cli import _common
+from gamedyn.cli import _common, _distributed
 from gamedyn.experiments import dirac_sweep
 
 GAMES = ("dirac",)
@@ -135,6 +135,7 @@ def register(subparsers) -> None:
     )
     _common.add_out(p)
     _common.add_output_switches(p)
+    _distributed.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -167,19 +168,26 @@ def run(args: argparse.Namespace) -> int:
             f"--every: expected at most --steps / 2, got {args.every} with --steps "
             f"{args.steps}"
         )
-    _common.check_out(args.out)
+    writer = _distributed.setup(args)  # before any JAX computation
+    if writer:
+        _common.check_out(args.out)
     num = args.lr.size * args.gamma.size
     start = dirac_sweep.start_of(config)
-    print(
+    header = (
         f"sweep: {args.rule} on the Dirac-GAN ({args.loss} loss, "
         f"{args.regularizer}), {args.lr.size} x {args.gamma.size} = {num} configs x "
         f"{args.steps} steps from ({start[0]:g}, {start[1]:g}) ({args.mode} mode) "
         f"on {len(jax.devices())} {jax.devices()[0].platform} device(s)"
     )
+    if writer:
+        print(header)
     t0 = time.perf_counter()
-    with _common.progress_bar(num, "sweep", not args.no_progress, unit="config") as b:
-        result = dirac_sweep.run(config, progress=_common.bar_callback(b))
+    shown = writer and not args.no_progress
+    with _common.progress_bar(num, "sweep", shown, unit="config") as bar:
+        result = dirac_sweep.run(config, progress=_common.bar_callback(bar))
     elapsed = time.perf_counter() - t0
+    if not writer:  # every process holds the result; process 0 writes it
+        return 0
     path = os.path.join(args.out, "sweep.npz")
     np.savez(
         path,

@@ -74,4 +74,4 @@ def ema(
         )
         return params, EMAState(inner, average)
 
-    return Dynamics(init, step)
+    return Dynamics(init, step, period=dynamics.period)

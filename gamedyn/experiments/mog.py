@@ -474,8 +474,11 @@ def summary(
       seeds: the run's ``seeds`` argument.
 
     Returns:
-      A dict of Python values (non-finite metrics stay ``nan``; write it with
-      :func:`gamedyn.io.write_json` for strict JSON).
+      A dict of Python values: the means over the seeds, their ``std``, each
+      seed's values (``per_seed``, with ``diverged``) and ``diverged_seeds`` (the
+      seeds whose params stopped being finite: their generators' samples count as
+      no mode; non-finite metrics stay ``nan``, which
+      :func:`gamedyn.io.write_json` writes as ``null``).
     """
     seed_list = seed_tuple(seeds)
     m = result.metrics
@@ -493,6 +496,7 @@ def summary(
         "high_quality": float(np.mean(m["high_quality"])),
         "reverse_kl": float(np.mean(m["reverse_kl"])),
         "std": {k: float(np.std(v)) for k, v in m.items()},
+        "diverged_seeds": [s for i, s in enumerate(seed_list) if result.diverged[i]],
         "per_seed": [
             {
                 "seed": s,

@@ -83,6 +83,7 @@ def animate(
     import matplotlib.pyplot as plt
     from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
 
+    from gamedyn.plotting import style
     from gamedyn.plotting.trajectories import plot_vector_field
 
     paths = _paths(trajectories)
@@ -111,9 +112,14 @@ def animate(
     if title:
         ax.set_title(title, fontsize=9)
     artists = []
-    for i, (label, _) in enumerate(paths.items()):
-        (line,) = ax.plot([], [], color=f"C{i}", lw=1.4, label=label or None)
-        (dot,) = ax.plot([], [], "o", color=f"C{i}", ms=5)
+    names = [label or f"run {i}" for i, label in enumerate(paths)]
+    enc = style.encodings(names)
+    for name, label in zip(names, paths):
+        e = enc[name]
+        (line,) = ax.plot(
+            [], [], color=e["color"], ls=e["linestyle"], lw=1.4, label=label or None
+        )
+        (dot,) = ax.plot([], [], marker=e["marker"], ls="none", color=e["color"], ms=5)
         artists.append((line, dot))
     if any(paths):
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))

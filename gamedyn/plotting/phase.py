@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from gamedyn.outcomes import OUTCOMES
+from gamedyn.plotting import style
 
 OUTCOME_COLORS = {
     "converged": "#4c9f70",
@@ -146,6 +147,6 @@ def phase_diagram(
     ax.set_ylabel(ylabel)
     if title is not None:
         ax.set_title(title)
-    if legend:
-        ax.legend(handles=handles, fontsize=7, loc="best", framealpha=0.85)
+    if legend:  # the heat map fills the axes: the legend goes outside
+        style.legend(ax, handles, where="outside", fontsize=7)
     return ax

@@ -5,7 +5,7 @@ One encoding per series name: each update rule of the registry
 of the Dirac-GAN study (:data:`gamedyn.experiments.dirac.VARIANTS`) and each player
 has a fixed colour, line style and marker, so a rule looks the same in every figure;
 other labels get the unused combinations in order (:func:`encodings`), distinct for
-any number of series. Legends go where they cover no data, else outside the axes
+up to 100 series. Legends go where they cover no data, else outside the axes
 (:func:`legend`); spectra get limits that one outlier cannot set, with the outliers
 marked at the edge, and a symmetric-log scale where signs mix over decades
 (:func:`robust_limits`, :func:`mark_outliers`); positive quantities spanning decades
@@ -218,10 +218,15 @@ def encodings(labels: Iterable[str]) -> dict[str, dict[str, Any]]:
             continue
         enc = dict(fixed)
         if _combination(enc) in taken:
-            for ls, marker in SLOTS:
-                enc = {**enc, "linestyle": ls, "marker": marker}
-                if _combination(enc) not in taken:
-                    break
+            free = [
+                {**enc, "linestyle": ls, "marker": marker}
+                for ls, marker in SLOTS
+                if (enc["color"], ls, marker) not in taken
+            ]
+            if not free:  # every style of this colour is taken
+                others.append(label)
+                continue
+            enc = free[0]
         taken.add(_combination(enc))
         out[label] = enc
     n = len(PALETTE) * len(SLOTS)
@@ -243,7 +248,9 @@ def encodings(labels: Iterable[str]) -> dict[str, dict[str, Any]]:
     return {label: out[label] for label in labels}
 
 
-def markevery(num_points: int, index: int = 0, count: int = 1, markers: int = 8):
+def markevery(
+    num_points: int, index: int = 0, count: int = 1, markers: int = 8
+) -> tuple[int, int]:
     """Where to put the markers of series ``index`` of ``count`` drawn together:
     about ``markers`` per line, staggered between series so that markers of lines
     lying on top of each other stay visible.
@@ -394,7 +401,7 @@ def legend(
       avoid: other axes over the same area (e.g. a twin) whose contents the legend
         must not cover either.
       fallback: where ``"auto"`` puts a legend that fits nowhere inside.
-      kwargs: passed to ``Axes.legend``.
+      kwargs: passed to ``Axes.legend`` (with ``loc``, the legend goes there).
 
     Returns:
       the legend, or None when there is nothing to label (no legend is drawn).
@@ -413,6 +420,8 @@ def legend(
         return None
     kwargs.setdefault("fontsize", "small")
     kwargs.setdefault("framealpha", 0.9)
+    if "loc" in kwargs:  # the caller's choice
+        return ax.legend(handles, labels, **kwargs)
     if where == "auto" and len(handles) <= max_inside:
         for spot in _LEGEND_SPOTS:
             leg = ax.legend(handles, labels, loc=spot, **kwargs)
@@ -424,9 +433,9 @@ def legend(
     if where == "auto":
         where = fallback
     if where == "below":
-        ncol = min(len(handles), kwargs.pop("ncol", 3))
         from matplotlib.transforms import offset_copy
 
+        ncol = min(len(handles), kwargs.pop("ncol", 3))
         ax.get_xlim(), ax.get_ylim()
         # under the tick labels and the x label, a fixed distance in points (the
         # axes may still be resized by the layout)
@@ -467,7 +476,7 @@ class Limits(NamedTuple):
 
     Attributes:
       lo, hi: the limits.
-      scale: ``"linear"``, ``"log"`` or ``"symlog"``.
+      scale: ``"linear"`` or ``"symlog"``.
       linthresh: the linear range of ``"symlog"`` (else None).
       outside: a bool mask of the values (finite ones) beyond ``[lo, hi]``.
     """

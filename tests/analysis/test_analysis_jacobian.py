@@ -283,8 +283,11 @@ def test_counter_dependent_steps_raise_instead_of_a_wrong_number(x64):
     declared = gd.dynamics.Dynamics(inner.init, inner.step, period=5)
     want = analysis.spectral_radius(inner, zeros3())
     assert analysis.spectral_radius(declared, zeros3()) == pytest.approx(want)
-    # Adam's bias correction: no constant linearisation.
-    adam = gd.dynamics.simultaneous(game, optax.adam(1e-2))
+
+
+def test_adam_has_no_constant_linearisation(x64):
+    # Adam's bias correction changes the step with the count.
+    adam = gd.dynamics.simultaneous(bilinear_game(), optax.adam(1e-2))
     with pytest.raises(ValueError, match="bias correction"):
         analysis.spectral_radius(adam, zeros3())
     # ... but the Jacobian of a given number of steps is always available.
@@ -293,7 +296,7 @@ def test_counter_dependent_steps_raise_instead_of_a_wrong_number(x64):
         analysis.update_jacobian(adam, zeros3(), steps=0)
     with pytest.raises(ValueError, match="dynamics: expected a period"):
         analysis.spectral_radius(
-            gd.dynamics.Dynamics(inner.init, inner.step, 0), zeros3()
+            gd.dynamics.Dynamics(adam.init, adam.step, 0), zeros3()
         )
 
 

@@ -44,7 +44,9 @@ def trap(monkeypatch):
 
     monkeypatch.setattr(jax.distributed, "initialize", refuse)
     for name in list(os.environ):
-        if name.startswith(("SLURM_", "OMPI_", "JAX_COORDINATOR", "TPU_")):
+        if name.startswith(
+            ("SLURM_", "OMPI_", "JAX_COORDINATOR", "TPU_", "KUBERNETES")
+        ):
             monkeypatch.delenv(name)
 
 

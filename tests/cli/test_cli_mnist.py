@@ -2,9 +2,11 @@
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
+import filelock
 import jax
 import numpy as np
 import pytest
@@ -208,11 +210,14 @@ def test_help_shows_defaults_without_markup(capsys):
     assert "``" not in text and ":func:" not in text and ":mod:" not in text
 
 
+SMALL = ["--width", "8", "--latent-dim", "4", "--train-size", "256", "--chunk", "10",
+         "--checkpoint-every", "10", "--fid-samples", "0", "--no-progress"]  # fmt: skip
+
+
 def test_spectrum_at_checkpoints(tmp_path, capsys):
     out = str(tmp_path / "s")
-    args = ["mnist", "--steps", "20", "--out", out, "--width", "8", "--latent-dim",
-            "4", "--train-size", "256", "--chunk", "10", "--checkpoint-every", "10",
-            "--fid-samples", "0", "--spectrum", "3", "--no-progress"]  # fmt: skip
+    args = ["mnist", "--steps", "20", "--out", out, *SMALL[:-1], "--spectrum", "3",
+            "--no-progress"]  # fmt: skip
     assert main(args) == 0
     recs = _json(out, "spectrum.json")
     assert [r["step"] for r in recs] == [10, 20]
@@ -225,3 +230,51 @@ def test_spectrum_at_checkpoints(tmp_path, capsys):
     line = _error([*args[:2], "30", *args[3:-2], "100000", "--no-progress"], capsys)
     assert "--spectrum: expected an integer < " in line
     assert [s for s, _ in io.list_checkpoints(out)] == [10, 20]  # no training
+
+
+# The run of tests/test_faults.py and tests/experiments/test_mnist.py: compiled once
+# per test process.
+FAULTS = ["--width", "8", "--latent-dim", "4", "--batch-size", "16", "--train-size",
+          "256", "--chunk", "4", "--checkpoint-every", "4", "--fid-samples", "0",
+          "--no-plots", "--no-progress"]  # fmt: skip
+
+
+def _flip(path: str) -> None:
+    data = bytearray(pathlib.Path(path).read_bytes())
+    data[len(data) // 2] ^= 0x10
+    pathlib.Path(path).write_bytes(bytes(data))
+
+
+def test_recoveries_are_warning_lines_and_refusals_error_lines(tmp_path, capsys):
+    """What a run recovers from (a torn log line, a corrupt checkpoint) is one
+    ``warning:`` line each; a locked directory and a directory without a good
+    checkpoint are one ``error:`` line each (tests/test_faults.py checks the runs)."""
+    out = str(tmp_path / "w")
+    argv = ["mnist", "--steps", "8", "--out", out, *FAULTS]
+    assert main(argv) == 0
+    capsys.readouterr()
+    _flip(io.checkpoint_path(out, 8))
+    with open(os.path.join(out, io.LOG_NAME), "a") as f:
+        f.write('{"step": 12, "loss')  # torn by a kill
+    assert main(argv) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"gamedyn mnist: warning: {out}/metrics.jsonl: line 3 was torn or corrupt (an "
+        "interrupted write?); set aside in metrics.jsonl.torn, the log goes on",
+        f"gamedyn mnist: warning: {out}/checkpoint_000000008.msgpack: corrupt "
+        "checkpoint (its content does not match its checksum); passed over, resuming "
+        "from checkpoint_000000004.msgpack",
+    ]
+    with filelock.FileLock(os.path.join(out, io.LOCK_NAME), timeout=0):  # another's
+        line = _error(argv, capsys)
+    assert line == (
+        f"gamedyn mnist: error: --out: {out} is in use by another run: another "
+        "process; wait for it to end or use another directory"
+    )
+    for _, path in io.list_checkpoints(out):
+        _flip(path)
+    line = _error(argv, capsys)
+    assert line == (
+        f"gamedyn mnist: error: {out}: no good checkpoint left "
+        "(checkpoint_000000004.msgpack, checkpoint_000000008.msgpack: all corrupt or "
+        "truncated); delete them to start over, or use another directory"
+    )

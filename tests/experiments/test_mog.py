@@ -69,8 +69,13 @@ def test_result_and_summary():
     assert [s["seed"] for s in record["per_seed"]] == [0, 1]
     assert record["modes"] == pytest.approx(float(res.metrics["modes"].mean()))
     assert record["config"] == TINY._asdict()
+    assert record["diverged_seeds"] == []
     with pytest.raises(ValueError, match="seeds"):
         mog.summary(TINY, res, 3)
+    # A diverged seed is flagged in the record, not only in its own entry.
+    diverged = mog.summary(TINY, res._replace(diverged=np.array([False, True])), 2)
+    assert diverged["diverged_seeds"] == [1]
+    assert [s["diverged"] for s in diverged["per_seed"]] == [False, True]
 
 
 def test_rule_param_goes_through_the_registry():
