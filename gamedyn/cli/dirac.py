@@ -181,12 +181,19 @@ def plot_study(
 
 
 def run(args) -> int:
-    """Runs ``gamedyn dirac``."""
+    """Runs ``gamedyn dirac`` (holding the lock on ``--out`` throughout)."""
+    from gamedyn import io
+
+    config = dirac.check(config_from_args(args))
+    _common.check_out(args.out)
+    with io.lock_directory(args.out, name="--out", command="gamedyn dirac"):
+        return _run(args, config)
+
+
+def _run(args, config: dirac.Config) -> int:
     from gamedyn.io import write_json
 
     t0 = time.perf_counter()
-    config = dirac.check(config_from_args(args))
-    _common.check_out(args.out)
     total = len(dirac.runs(config))
     with _common.progress_bar(total, "dirac", not args.no_progress, unit="run") as bar:
         results = dirac.run(config, progress=_common.bar_callback(bar))

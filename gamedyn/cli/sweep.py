@@ -140,11 +140,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs the sweep and writes ``sweep.npz`` and ``phase.png``."""
-    import jax
-
-    from gamedyn.outcomes import OUTCOMES
-
+    """Runs the sweep and writes ``sweep.npz`` and ``phase.png`` (process 0 only,
+    holding the lock on ``--out``)."""
     param = args.rule_param
     if param is not None and args.rule != "consensus":
         raise _common.UsageError(
@@ -169,8 +166,20 @@ def run(args: argparse.Namespace) -> int:
             f"{args.steps}"
         )
     writer = _distributed.setup(args)  # before any JAX computation
-    if writer:
-        _common.check_out(args.out)
+    if not writer:
+        return _run(args, config, writer)
+    _common.check_out(args.out)
+    from gamedyn import io
+
+    with io.lock_directory(args.out, name="--out", command="gamedyn sweep"):
+        return _run(args, config, writer)
+
+
+def _run(args: argparse.Namespace, config: dirac_sweep.Config, writer: bool) -> int:
+    import jax
+
+    from gamedyn.outcomes import OUTCOMES
+
     num = args.lr.size * args.gamma.size
     start = dirac_sweep.start_of(config)
     header = (

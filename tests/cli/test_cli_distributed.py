@@ -238,7 +238,7 @@ def test_two_processes_one_writer(tmp_path):
     assert own_lines(results[0][1]) == ["wrote sweep.npz on process 0 of 2"]
     assert own_lines(results[1][1]) == []  # process 1 prints nothing, draws no bar
     assert "sweep:" in results[0][2] and "sweep:" not in results[1][2]
-    assert sorted(p.name for p in multi.iterdir()) == ["sweep.npz"]
+    assert sorted(p.name for p in multi.iterdir() if p.name[0] != ".") == ["sweep.npz"]
     # the same command without the flags: one process on the same 2 devices
     ((code, out, err),) = run_processes([[str(script), "--out", str(alone)]], 2)
     assert code == 0, err[-3000:]
@@ -279,7 +279,7 @@ def test_gamedyn_sweep_in_two_processes(tmp_path, capsys):
     for i, (code, _, err) in enumerate(results):
         assert code == 0, f"process {i}: {err[-3000:]}"
     assert "wrote" in results[0][1] and own_lines(results[1][1]) == []
-    assert sorted(p.name for p in multi.iterdir()) == ["sweep.npz"]
+    assert sorted(p.name for p in multi.iterdir() if p.name[0] != ".") == ["sweep.npz"]
     ((code, out, err),) = run_processes([[*SWEEP, "--out", str(alone)]], 2)
     assert code == 0, err[-3000:]
     got, want = np.load(multi / "sweep.npz"), np.load(alone / "sweep.npz")
