@@ -51,7 +51,17 @@ def _check_floor(floor: Any) -> float | None:
 
 
 def _as_float(distance) -> jax.Array:
-    distance = jnp.asarray(distance)
+    try:
+        distance = jnp.asarray(distance)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "distance: expected a (..., T) array of distances, got a ragged sequence"
+        ) from None
+    if distance.ndim < 1 or distance.shape[-1] < 1:
+        raise ValueError(
+            "distance: expected at least one record per run (shape (..., T), T >= 1), "
+            f"got shape {distance.shape}"
+        )
     if not jnp.issubdtype(distance.dtype, jnp.floating):
         distance = distance.astype(float)
     return distance

@@ -76,7 +76,13 @@ def _check_grid(fn: Callable[..., Any], grid: Any) -> dict[str, Any]:
         if isinstance(value, jax.Array):
             arr = value
         else:
-            arr = np.asarray(value)
+            try:
+                arr = np.asarray(value)
+            except ValueError:
+                raise ValueError(
+                    f"grid[{name!r}]: expected a 1-D array of values, got a ragged "
+                    "sequence"
+                ) from None
             if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
                 raise ValueError(
                     f"grid[{name!r}]: expected numeric values, got dtype {arr.dtype}"

@@ -265,3 +265,18 @@ def test_rate_bad_every_and_floor():
         outcomes.rate(np.ones(10), floor=1.0)
     with pytest.raises(TypeError, match="floor"):
         outcomes.classify_runs(np.ones(10), floor="tiny")
+
+
+@pytest.mark.parametrize(
+    "distance,match",
+    [
+        ([], "distance: expected at least one record per run"),
+        (np.zeros((3, 0)), "distance: expected at least one record per run"),
+        ([[1.0, 0.5], [1.0]], "distance: expected a .* got a ragged sequence"),
+    ],
+)
+def test_empty_and_ragged_runs_are_refused(distance, match):
+    with pytest.raises(ValueError, match=match):
+        outcomes.classify_runs(distance)
+    with pytest.raises(ValueError, match=match):
+        outcomes.rate(distance)

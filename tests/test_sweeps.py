@@ -196,3 +196,8 @@ def test_bad_settings():
     # fn taking **kwargs accepts any name.
     out = gd.sweep(lambda **kw: kw["x"] * 2, {"x": [1.0, 2.0]})
     np.testing.assert_array_equal(out, [2.0, 4.0])
+
+
+def test_ragged_grid_is_refused():
+    with pytest.raises(ValueError, match=r"grid\['a'\]: expected a 1-D array.*ragged"):
+        gd.sweep(lambda a: a, {"a": [[1.0, 2.0], [3.0]]})

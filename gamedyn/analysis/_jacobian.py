@@ -46,6 +46,11 @@ def check_float_params(params: Any, name: str = "params") -> Params:
                 f"{jax.tree_util.keystr(path)}; the Jacobian is defined only for "
                 "real floating-point parameters"
             )
+        if not isinstance(leaf, jax.core.Tracer) and not np.all(np.isfinite(leaf)):
+            raise ValueError(
+                f"{name}: expected finite params, got NaN or inf at "
+                f"{jax.tree_util.keystr(path)} (a diverged run?)"
+            )
     return jax.tree.map(jnp.asarray, params)
 
 

@@ -168,3 +168,12 @@ def test_bad_arguments():
         analysis.top_hessian_eigenvalues(game, params, 2, 1)
     with pytest.raises(TypeError, match="params: expected floating-point leaves"):
         analysis.top_eigenvalues(game, (jnp.zeros(3, int), jnp.zeros(2)), 1)
+
+
+def test_nan_params_are_refused_with_a_clear_error():
+    game = gd.games.bilinear(np.eye(3))
+    bad = (jnp.array([1.0, jnp.nan, 0.0]), jnp.zeros(3))
+    with pytest.raises(ValueError, match=r"params: expected finite params.*diverged"):
+        analysis.top_eigenvalues(game, bad, 2)
+    with pytest.raises(ValueError, match="params: expected finite params"):
+        analysis.eigenvalues(game, bad)

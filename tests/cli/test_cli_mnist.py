@@ -232,8 +232,8 @@ def test_spectrum_at_checkpoints(tmp_path, capsys):
     assert [s for s, _ in io.list_checkpoints(out)] == [10, 20]  # no training
 
 
-# The run of tests/test_faults.py and tests/experiments/test_experiments_mnist.py: compiled once
-# per test process.
+# The run of tests/test_faults.py and tests/experiments/test_experiments_mnist.py:
+# compiled once per test process.
 FAULTS = ["--width", "8", "--latent-dim", "4", "--batch-size", "16", "--train-size",
           "256", "--chunk", "4", "--checkpoint-every", "4", "--fid-samples", "0",
           "--no-plots", "--no-progress"]  # fmt: skip
