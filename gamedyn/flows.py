@@ -32,7 +32,13 @@ from gamedyn._game import (
     vector_field,
     xi_and_grad_hamiltonian,
 )
-from gamedyn._validate import check_float, check_int, check_positive, is_traced
+from gamedyn._validate import (
+    check_float,
+    check_int,
+    check_key,
+    check_positive,
+    is_traced,
+)
 
 Field = Callable[..., Params]
 """``fn(params, key=None) -> tuple`` shaped like ``params`` (as
@@ -247,6 +253,7 @@ def flow(
       >>> traj.times.shape, traj.params[0].shape
       ((5,), (5,))
     """
+    key = check_key("key", key)
     _check_game(game, field)
     if field is None:
         field = _game_field(game)

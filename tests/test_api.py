@@ -116,3 +116,24 @@ def test_check_key_accepts_seeds_typed_and_raw_keys():
     np.testing.assert_array_equal(
         jax.random.key_data(_validate.check_key("key", 3)), raw
     )
+
+
+def test_integer_seeds_are_keys_everywhere():
+    import jax.numpy as jnp
+    import optax
+
+    game = gd.games.dirac_gan(instance_noise=0.5)
+    eq = (jnp.zeros(()), jnp.zeros(()))
+    by_seed = gd.analysis.eigenvalues(game, eq, key=3)
+    by_key = gd.analysis.eigenvalues(game, eq, key=jax.random.key(3))
+    np.testing.assert_array_equal(by_seed, by_key)
+    dyn = gd.dynamics.simultaneous(game, optax.sgd(0.1))
+    assert float(gd.analysis.spectral_radius(dyn, eq, key=3)) == float(
+        gd.analysis.spectral_radius(dyn, eq, key=jax.random.key(3))
+    )
+    for call in (
+        lambda: gd.analysis.jacobian(game, eq, key="3"),
+        lambda: gd.simulate(dyn, eq, 3, key=1.5),
+    ):
+        with pytest.raises(TypeError, match="key: expected a PRNG key"):
+            call()

@@ -20,7 +20,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from gamedyn._game import Game, Params, check_params, player_loss, vector_field
-from gamedyn._validate import check_int
+from gamedyn._validate import check_int, check_key
 from gamedyn.dynamics._base import Dynamics
 
 
@@ -86,6 +86,7 @@ def flat_vector_field(
       ``(field, w0, unravel)``: ``field(w) = ravel(xi(unravel(w), key))``, the flat
       point ``w0`` and the inverse of the flattening.
     """
+    key = check_key("key", key)
     params = check_float_params(params)
     w0, unravel = ravel_players(params)
     xi = vector_field(game)
@@ -193,6 +194,7 @@ def jacobian(game: Game, params: Params, *, key: jax.Array | None = None) -> jax
     Raises:
       ValueError: if ``params`` is not a tuple or has integer leaves.
     """
+    key = check_key("key", key)
     params = check_float_params(params)
     return compiled(game).jacobian(params, key)
 
@@ -202,6 +204,7 @@ def hessian_blocks(
 ) -> tuple[jax.Array, ...]:
     """Each player's Hessian of its own loss, ``grad^2_i L_i`` (the diagonal blocks of
     :func:`jacobian`), as ``(n_i, n_i)`` arrays."""
+    key = check_key("key", key)
     params = check_float_params(params)
     return tuple(compiled_player(game, i)[0](params, key) for i in range(len(params)))
 
@@ -219,6 +222,7 @@ def eigenvalues(
       complex NumPy array of shape ``(n,)`` (complex128 for float64 params), sorted by
       decreasing real part, then decreasing imaginary part.
     """
+    key = check_key("key", key)
     return _sorted(np.linalg.eigvals(np.asarray(jacobian(game, params, key=key))))
 
 
@@ -288,6 +292,7 @@ def flat_step(
       ``(step, z0, rebuild)``: ``step(z)`` the flat next point, ``z0`` the flat point,
       ``rebuild(z) -> (params, state)``.
     """
+    key = check_key("key", key)
     params, state = _with_state(dynamics, params, state)
     split = _FloatLeaves((params, state))
 
@@ -511,6 +516,7 @@ def update_jacobian(
         learning-rate schedule, a wrapper that dropped the period): no constant
         linearisation exists.
     """
+    key = check_key("key", key)
     params, state = _with_state(dynamics, params, state)
     if steps is not None:
         steps = check_int("steps", steps, 1)
@@ -523,6 +529,7 @@ def step_displacement(
 ) -> tuple[float, float]:
     """``(||params' - params||, ||params||)`` after ``steps`` steps of
     ``dynamics``."""
+    key = check_key("key", key)
     params, state = _with_state(dynamics, params, state)
     new, _ = _compiled_steps(dynamics, steps).advance(params, state, key)
     return _displacement(params, new)
@@ -580,6 +587,7 @@ def spectral_radius(
       ValueError: when the step changes with a step counter other than with
         ``dynamics.period`` (see :func:`update_jacobian`).
     """
+    key = check_key("key", key)
     params, state = _with_state(dynamics, params, state)
     period, state, m, moved = _steady(dynamics, params, state, key)
     move, size = _displacement(params, moved)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gamedyn._game import Game, vector_field
+from gamedyn._validate import check_key
 
 
 class FieldGrid(NamedTuple):
@@ -72,6 +73,7 @@ def vector_field_grid(
     Returns:
       a :class:`FieldGrid`.
     """
+    key = check_key("key", key)
     x0, x1, y0, y1 = _check_bounds(bounds)
     num = _check_num(num)
     shapes = jax.eval_shape(

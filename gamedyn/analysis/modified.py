@@ -61,7 +61,7 @@ from jax.flatten_util import ravel_pytree
 
 from gamedyn import dynamics as _dynamics
 from gamedyn._game import Game, Params, check_params, vector_field
-from gamedyn._validate import check_float, check_int
+from gamedyn._validate import check_float, check_int, check_key
 from gamedyn.analysis.stability import RegionGrid
 from gamedyn.flows import consensus_field
 
@@ -376,6 +376,7 @@ def flow_stability(
     Returns:
       A :class:`FlowStability`.
     """
+    key = check_key("key", key)
     _check_game(game)
     check_params(params)
     params = jax.tree.map(jnp.asarray, params)

@@ -23,6 +23,7 @@ from jax.flatten_util import ravel_pytree
 from scipy.sparse.linalg import LinearOperator, eigs, eigsh
 
 from gamedyn._game import Game, Params
+from gamedyn._validate import check_key
 from gamedyn.analysis._jacobian import (
     check_float_params,
     compiled,
@@ -106,6 +107,7 @@ def jacobian_operator(
     ``J^T v`` (``rmatvec``) one VJP. Flattening as in
     :func:`gamedyn.analysis.jacobian`. The compiled products are cached per game.
     """
+    key = check_key("key", key)
     params = check_float_params(params)
     n = sum(player_sizes(params))
     dtype = jnp.result_type(*jax.tree.leaves(params))
@@ -160,6 +162,7 @@ def top_eigenvalues(
     Raises:
       ValueError: on a bad ``k`` or ``which``, or integer leaves in ``params``.
     """
+    key = check_key("key", key)
     if which not in WHICH:
         raise ValueError(f"which: expected one of {WHICH}, got {which!r}")
     op = jacobian_operator(game, params, key=key)
@@ -189,6 +192,7 @@ def hessian_operator(
 ) -> LinearOperator:
     """Player ``player``'s Hessian of its own loss, ``grad^2_i L_i``, as a symmetric
     SciPy ``LinearOperator`` of Hessian-vector products (forward over reverse)."""
+    key = check_key("key", key)
     params = check_float_params(params)
     if not isinstance(player, int) or not 0 <= player < len(params):
         raise ValueError(
@@ -231,6 +235,7 @@ def top_hessian_eigenvalues(
     Returns:
       real NumPy array ``(k,)``, ordered from the ``which`` end inwards.
     """
+    key = check_key("key", key)
     if which not in HESSIAN_WHICH:
         raise ValueError(f"which: expected one of {HESSIAN_WHICH}, got {which!r}")
     op = hessian_operator(game, params, player, key=key)

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.optimize
 
 from gamedyn._game import Game, Params, vector_field
-from gamedyn._validate import check_choice, check_int
+from gamedyn._validate import check_choice, check_int, check_key
 from gamedyn.analysis._jacobian import (
     NotAFixedPointWarning,
     check_float_params,
@@ -144,6 +144,7 @@ def classify(
     Returns:
       a :class:`Classification`.
     """
+    key = check_key("key", key)
     params = check_float_params(params)
     dtype = _flat_dtype(params)
     tol = _default_tol(dtype) if tol is None else float(tol)
@@ -207,6 +208,7 @@ def warn_if_not_stationary(
     game: Game, params: Params, key=None, tol: float | None = None
 ) -> float:
     """Warns :class:`NotAFixedPointWarning` if ``||xi(params)|| > tol``; returns it."""
+    key = check_key("key", key)
     params = check_float_params(params)
     tol = _default_tol(_flat_dtype(params)) if tol is None else float(tol)
     norm = float(jnp.linalg.norm(compiled(game).field(params, key)))
@@ -275,6 +277,7 @@ def find_fixed_point(
     Returns:
       a :class:`FixedPoint`.
     """
+    key = check_key("key", key)
     if method not in ("newton", "hamiltonian"):
         raise ValueError(f"method: expected 'newton' or 'hamiltonian', got {method!r}")
     maxiter = check_int("maxiter", maxiter, 1)
@@ -612,6 +615,7 @@ def spectral_radius_by_step(
     Returns:
       float array shaped like ``step_sizes``.
     """
+    key = check_key("key", key)
     _check_rule(rule, RULES)
     warn_if_not_stationary(game, params, key)
     j = np.asarray(jacobian(game, params, key=key))
@@ -694,6 +698,7 @@ def path_angle(
     Returns:
       a :class:`PathAngle`.
     """
+    key = check_key("key", key)
     check_choice("direction", direction, ("forward", "backward"))
     start = check_float_params(start, "start")
     end = check_float_params(end, "end")
