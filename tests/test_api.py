@@ -127,7 +127,7 @@ def test_integer_seeds_are_keys_everywhere():
     by_seed = gd.analysis.eigenvalues(game, eq, key=3)
     by_key = gd.analysis.eigenvalues(game, eq, key=jax.random.key(3))
     np.testing.assert_array_equal(by_seed, by_key)
-    dyn = gd.dynamics.simultaneous(game, optax.sgd(0.1))
+    dyn = gd.dynamics.simultaneous(gd.games.dirac_gan(), optax.sgd(0.1))
     assert float(gd.analysis.spectral_radius(dyn, eq, key=3)) == float(
         gd.analysis.spectral_radius(dyn, eq, key=jax.random.key(3))
     )
