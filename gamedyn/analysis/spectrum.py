@@ -15,6 +15,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -130,7 +131,7 @@ def top_eigenvalues(
     k: int,
     *,
     key: jax.Array | None = None,
-    which: str = "LM",
+    which: Literal["LM", "LR", "SR", "LI", "SI"] = "LM",
     tol: float = 0.0,
     maxiter: int | None = None,
     ncv: int | None = None,
@@ -210,7 +211,7 @@ def top_hessian_eigenvalues(
     player: int,
     *,
     key: jax.Array | None = None,
-    which: str = "LA",
+    which: Literal["LA", "SA", "LM"] = "LA",
     tol: float = 0.0,
     maxiter: int | None = None,
     ncv: int | None = None,

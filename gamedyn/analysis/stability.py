@@ -250,7 +250,7 @@ def find_fixed_point(
     params: Params,
     *,
     key: jax.Array | None = None,
-    method: str = "newton",
+    method: Literal["newton", "hamiltonian"] = "newton",
     tol: float | None = None,
     maxiter: int = 100,
 ) -> FixedPoint:

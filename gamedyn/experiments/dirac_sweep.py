@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -290,7 +290,7 @@ class Config(NamedTuple):
     start: tuple[float, float] | None = None
     consensus: float = _CONSENSUS
     chunk_size: int | None = 1024
-    mode: str = "local"
+    mode: Literal["local", "basin"] = "local"
 
 
 def start_of(config: Config) -> tuple[float, float]:
@@ -327,7 +327,7 @@ class Result(NamedTuple):
     diverged_step: np.ndarray
     theory: np.ndarray
     agreement: float
-    mode: str = "local"
+    mode: Literal["local", "basin"] = "local"
     start: tuple[float, float] = LOCAL_START
 
 
