@@ -68,7 +68,16 @@ def player_loss(game: Game, i: int) -> Callable[[Any, Params, Any], jax.Array]:
     """``fn(p_i, params, key)``: player ``i``'s loss as a function of its own params."""
 
     def fn(p_i, params, key):
-        losses = game.losses(replace_player(params, i, p_i), key)
+        try:
+            losses = game.losses(replace_player(params, i, p_i), key)
+        except ValueError as e:
+            if "values to unpack" not in str(e):
+                raise
+            raise ValueError(
+                f"params: the game's losses could not unpack the {len(params)} "
+                f"players' params they were given ({e}); pass a tuple with one "
+                "pytree per player of this game"
+            ) from e
         return check_losses(losses, len(params))[i]
 
     return fn

@@ -55,3 +55,12 @@ def test_game_pytree_params_with_dicts(x64):
     np.testing.assert_allclose(xi[0]["w"], [6.0, 12.0])
     assert float(xi[1]) == pytest.approx(-1.0)
     assert jax.tree.structure(xi[0]) == jax.tree.structure({"w": 0})
+
+
+def test_player_count_mismatch_is_named():
+    import optax
+
+    game = gd.games.dirac_gan()
+    dyn = gd.dynamics.simultaneous(game, optax.sgd(0.1))
+    with pytest.raises(ValueError, match="params: the game's losses could not unpack"):
+        gd.simulate(dyn, (1.0, 1.0, 1.0), 3)
