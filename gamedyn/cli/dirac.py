@@ -77,6 +77,11 @@ def register(subparsers) -> None:
         "alternating GD, the notebook's consensus field, float64, nine variants)",
     )
     _common.add_output_switches(p)
+    p.add_argument(
+        "--animate",
+        action="store_true",
+        help="also write dirac.gif: every run moving over the vector field",
+    )
     p.set_defaults(func=run)
 
 
@@ -108,6 +113,20 @@ def config_from_args(args) -> dirac.Config:
         start=tuple(args.start),
         seed=args.seed,
         paper=args.paper,
+    )
+
+
+def animate_study(results: list[dirac.RunResult], out: str) -> str:
+    """Writes ``out/dirac.gif``: every run of the study over the first run's field
+    (the variants' fields differ; the animation shows the unregularized one)."""
+    from gamedyn.plotting import animate
+
+    return animate(
+        {f"{r.rule}/{r.variant}": r.trajectory for r in results},
+        os.path.join(out, "dirac.gif"),
+        field=results[0].field,
+        frames=60,
+        title="Dirac-GAN: every run of the study",
     )
 
 
@@ -203,6 +222,8 @@ def _run(args, config: dirac.Config) -> int:
         if args.no_plots
         else plot_study(results, args.out, caption, tuple(config.start))
     )
+    if args.animate:
+        figures.append(animate_study(results, args.out))
     summary = dirac.summary(config, results)
     summary["figures"] = [os.path.basename(f) for f in figures]
     path = os.path.join(args.out, "summary.json")

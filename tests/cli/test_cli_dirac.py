@@ -96,3 +96,16 @@ def test_help_shows_defaults_and_no_markup(capsys):
     text = capsys.readouterr().out
     assert "(default: 0.2)" in text and "consensus (gamma, default 1.0)" in text
     assert ":func:" not in text and "``" not in text
+
+
+def test_dirac_animate_writes_a_gif(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "anim"
+    args = ["dirac", "--out", str(out), "--rule", "simultaneous", "alternating"]
+    args += ["--variant", "gan", "--steps", "40", "--no-plots", "--no-progress"]
+    assert main(args + ["--animate"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["figures"] == ["dirac.gif"]
+    with Image.open(out / "dirac.gif") as im:
+        assert im.n_frames == 41  # 41 records, fewer than the 60 frames asked for
