@@ -172,3 +172,24 @@ def check_key(name: str, key: Any, *, allow_none: bool = True) -> jax.Array | No
         f"{type(key).__name__}"
         + (f" of dtype {key.dtype}" if hasattr(key, "dtype") else "")
     )
+
+
+def check_bounds(
+    name: str, bounds: Any, axes: str = "x_min, x_max, y_min, y_max"
+) -> tuple[float, float, float, float]:
+    """A plotting window ``(lo_0, hi_0, lo_1, hi_1)``: four finite numbers with
+    ``lo < hi`` on each axis; ``axes`` names them in the message.
+
+    Raises:
+      ValueError: naming ``name`` otherwise.
+    """
+    try:
+        x0, x1, y0, y1 = (float(b) for b in bounds)
+        ok = bool(np.isfinite([x0, x1, y0, y1]).all() and x0 < x1 and y0 < y1)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{name}: expected finite ({axes}) with min < max, got {bounds!r}"
+        )
+    return x0, x1, y0, y1

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gamedyn._game import Game, vector_field
-from gamedyn._validate import check_key
+from gamedyn._validate import check_bounds, check_key
 
 
 class FieldGrid(NamedTuple):
@@ -27,20 +27,6 @@ class FieldGrid(NamedTuple):
     y: np.ndarray
     u: np.ndarray
     v: np.ndarray
-
-
-def _check_bounds(bounds) -> tuple[float, float, float, float]:
-    try:
-        x0, x1, y0, y1 = (float(b) for b in bounds)
-        ok = bool(np.isfinite([x0, x1, y0, y1]).all() and x0 < x1 and y0 < y1)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(
-            f"bounds: expected finite (x_min, x_max, y_min, y_max) with min < max, "
-            f"got {bounds!r}"
-        )
-    return x0, x1, y0, y1
 
 
 def _check_num(num) -> int:
@@ -74,7 +60,7 @@ def vector_field_grid(
       a :class:`FieldGrid`.
     """
     key = check_key("key", key)
-    x0, x1, y0, y1 = _check_bounds(bounds)
+    x0, x1, y0, y1 = check_bounds("bounds", bounds)
     num = _check_num(num)
     shapes = jax.eval_shape(
         game.init, jax.random.key(0) if key is None else key

@@ -61,7 +61,7 @@ from jax.flatten_util import ravel_pytree
 
 from gamedyn import dynamics as _dynamics
 from gamedyn._game import Game, Params, check_params, vector_field
-from gamedyn._validate import check_float, check_int, check_key
+from gamedyn._validate import check_bounds, check_float, check_int, check_key
 from gamedyn.analysis.stability import RegionGrid
 from gamedyn.flows import consensus_field
 
@@ -474,16 +474,7 @@ def flow_region(
     """
     num = check_int("num", num, 2)
     time = check_float("time", time, minimum=0.0, exclusive_minimum=True)
-    try:
-        x0, x1, y0, y1 = (float(b) for b in bounds)
-        ok = bool(np.isfinite([x0, x1, y0, y1]).all() and x0 < x1 and y0 < y1)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(
-            "bounds: expected finite (re_min, re_max, im_min, im_max) with min < max, "
-            f"got {bounds!r}"
-        )
+    x0, x1, y0, y1 = check_bounds("bounds", bounds, "re_min, re_max, im_min, im_max")
     re, im = np.linspace(x0, x1, num), np.linspace(y0, y1, num)
     radius = np.broadcast_to(np.exp(-time * re)[None, :], (num, num)).copy()
     return RegionGrid(

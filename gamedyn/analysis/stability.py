@@ -25,7 +25,7 @@ import numpy as np
 import scipy.optimize
 
 from gamedyn._game import Game, Params, vector_field
-from gamedyn._validate import check_choice, check_int, check_key
+from gamedyn._validate import check_bounds, check_choice, check_int, check_key
 from gamedyn.analysis._jacobian import (
     NotAFixedPointWarning,
     check_float_params,
@@ -444,16 +444,7 @@ def stability_region(
         raise ValueError(f"num: expected an integer >= 2, got {num!r}")
     if bounds is None:
         bounds = (-1.0 / h, 3.0 / h, -2.0 / h, 2.0 / h)
-    try:
-        x0, x1, y0, y1 = (float(b) for b in bounds)
-        ok = bool(np.isfinite([x0, x1, y0, y1]).all() and x0 < x1 and y0 < y1)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(
-            "bounds: expected finite (re_min, re_max, im_min, im_max) with min < max, "
-            f"got {bounds!r}"
-        )
+    x0, x1, y0, y1 = check_bounds("bounds", bounds, "re_min, re_max, im_min, im_max")
     re, im = np.linspace(x0, x1, num), np.linspace(y0, y1, num)
     z = h * (re[None, :] + 1j * im[:, None])
     radius = multiplier_radius(z, rule, momentum=momentum)
