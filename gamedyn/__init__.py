@@ -1,6 +1,6 @@
 """gamedyn: training dynamics of GANs and differentiable games, in JAX.
 
-Layers, bottom to top (a module imports only from its own layer or below)::
+Layers, bottom to top (a module imports only from its own layer or below):
 
     _game, _validate, losses, regularizers, transforms, optimizers, io, results,
     outcomes, data, models, metrics            leaves: no games, no dynamics

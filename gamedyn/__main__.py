@@ -1,4 +1,4 @@
-"""``python -m gamedyn``: the command line."""
+"""`python -m gamedyn`: the command line."""
 
 import sys
 

@@ -16,10 +16,10 @@ class Game(NamedTuple):
     """An n-player differentiable game.
 
     Attributes:
-      init: ``init(key) -> params``, a tuple with one pytree per player (generator
+      init: `init(key) -> params`, a tuple with one pytree per player (generator
         first, discriminator last for GANs).
-      losses: ``losses(params, key) -> tuple`` of scalar losses, one per player; player
-        ``i`` minimises ``losses(params, key)[i]`` over ``params[i]``. ``key`` is a PRNG
+      losses: `losses(params, key) -> tuple` of scalar losses, one per player; player
+        `i` minimises `losses(params, key)[i]` over `params[i]`. `key` is a PRNG
         key for stochastic games (minibatches, instance noise); deterministic games
         ignore it.
     """
@@ -29,7 +29,7 @@ class Game(NamedTuple):
 
 
 def check_params(params: Any, name: str = "params") -> Params:
-    """Validates that ``params`` is a non-empty tuple of per-player pytrees."""
+    """Validates that `params` is a non-empty tuple of per-player pytrees."""
     if not isinstance(params, tuple) or len(params) == 0:
         raise TypeError(
             f"{name}: expected a non-empty tuple with one pytree per player, got "
@@ -39,12 +39,12 @@ def check_params(params: Any, name: str = "params") -> Params:
 
 
 def replace_player(params: Params, i: int, value: Any) -> Params:
-    """Returns ``params`` with player ``i``'s entry replaced by ``value``."""
+    """Returns `params` with player `i`'s entry replaced by `value`."""
     return params[:i] + (value,) + params[i + 1 :]
 
 
 def check_losses(losses: Any, num_players: int) -> tuple[jax.Array, ...]:
-    """Validates what a game's ``losses`` returned: one scalar per player."""
+    """Validates what a game's `losses` returned: one scalar per player."""
     if not isinstance(losses, (tuple, list)) or len(losses) != num_players:
         got = (
             f"{len(losses)} values"
@@ -65,7 +65,7 @@ def check_losses(losses: Any, num_players: int) -> tuple[jax.Array, ...]:
 
 
 def player_loss(game: Game, i: int) -> Callable[[Any, Params, Any], jax.Array]:
-    """``fn(p_i, params, key)``: player ``i``'s loss as a function of its own params."""
+    """`fn(p_i, params, key)`: player `i`'s loss as a function of its own params."""
 
     def fn(p_i, params, key):
         try:
@@ -86,15 +86,15 @@ def player_loss(game: Game, i: int) -> Callable[[Any, Params, Any], jax.Array]:
 def vector_field(game: Game) -> Callable[..., Params]:
     """The simultaneous gradient of a game.
 
-    ``xi(w) = (grad_1 L_1(w), ..., grad_n L_n(w))``: each player's gradient of its own
+    `xi(w) = (grad_1 L_1(w), ..., grad_n L_n(w))`: each player's gradient of its own
     loss with respect to its own parameters (Mescheder et al. 2017; Balduzzi et al.
-    2018). Simultaneous gradient descent is ``w <- w - h xi(w)``.
+    2018). Simultaneous gradient descent is `w <- w - h xi(w)`.
 
     Args:
       game: the game.
 
     Returns:
-      ``fn(params, key=None) -> tuple`` of per-player gradients, shaped like ``params``.
+      `fn(params, key=None) -> tuple` of per-player gradients, shaped like `params`.
     """
 
     def xi(params: Params, key: jax.Array | None = None) -> Params:
@@ -108,7 +108,7 @@ def vector_field(game: Game) -> Callable[..., Params]:
 
 
 def hamiltonian(game: Game) -> Callable[..., jax.Array]:
-    """``fn(params, key=None) = 1/2 ||xi(params)||^2`` (Balduzzi et al. 2018)."""
+    """`fn(params, key=None) = 1/2 ||xi(params)||^2` (Balduzzi et al. 2018)."""
     xi = vector_field(game)
 
     def fn(params: Params, key: jax.Array | None = None) -> jax.Array:
@@ -119,8 +119,8 @@ def hamiltonian(game: Game) -> Callable[..., jax.Array]:
 
 
 def xi_and_grad_hamiltonian(game: Game) -> Callable[..., tuple[Params, Params]]:
-    """``fn(params, key=None) -> (xi, J^T xi)``: the vector field and the gradient of
-    the Hamiltonian ``1/2 ||xi||^2`` (one VJP through ``xi``)."""
+    """`fn(params, key=None) -> (xi, J^T xi)`: the vector field and the gradient of
+    the Hamiltonian `1/2 ||xi||^2` (one VJP through `xi`)."""
     xi = vector_field(game)
 
     def fn(params: Params, key: jax.Array | None = None) -> tuple[Params, Params]:

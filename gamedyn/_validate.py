@@ -1,9 +1,9 @@
 """Shared argument validators: one message format for every public function.
 
-Wrong types raise :class:`TypeError`, wrong values :class:`ValueError`; the message
+Wrong types raise `TypeError`, wrong values `ValueError`; the message
 always starts with the argument's name and says what was expected, e.g.
-``num_steps: expected an integer >= 0, got -1``. NumPy scalars (``np.int64(64)``,
-``np.float32(0.1)``) are accepted wherever Python numbers are; ``bool`` is never an
+`num_steps: expected an integer >= 0, got -1`. NumPy scalars (`np.int64(64)`,
+`np.float32(0.1)`) are accepted wherever Python numbers are; `bool` is never an
 integer. Traced JAX values pass the number checks untouched (they are checked by
 the caller's shape logic, not here).
 """
@@ -20,18 +20,18 @@ import numpy as np
 
 
 def is_traced(value: Any) -> bool:
-    """Whether ``value`` is a JAX tracer (inside ``jit``/``vmap``/``grad``)."""
+    """Whether `value` is a JAX tracer (inside `jit`/`vmap`/`grad`)."""
     return isinstance(value, jax.core.Tracer)
 
 
 def check_int(
     name: str, value: Any, minimum: int | None = None, maximum: int | None = None
 ) -> int:
-    """Returns ``value`` as a Python ``int`` after checking it.
+    """Returns `value` as a Python `int` after checking it.
 
     Raises:
-      TypeError: when ``value`` is not an integer (``bool`` included).
-      ValueError: when it is outside ``[minimum, maximum]``.
+      TypeError: when `value` is not an integer (`bool` included).
+      ValueError: when it is outside `[minimum, maximum]`.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(
@@ -51,7 +51,7 @@ def check_int(
 def check_optional_int(
     name: str, value: Any, minimum: int | None = None, maximum: int | None = None
 ) -> int | None:
-    """:func:`check_int`, letting ``None`` through."""
+    """`check_int`, letting `None` through."""
     return None if value is None else check_int(name, value, minimum, maximum)
 
 
@@ -77,10 +77,10 @@ def check_float(
     """Checks a real number (finite, in range); traced arrays pass unchecked.
 
     Returns:
-      ``float(value)`` for a Python or NumPy number, ``value`` itself for an array.
+      `float(value)` for a Python or NumPy number, `value` itself for an array.
 
     Raises:
-      TypeError: when ``value`` is not a real number.
+      TypeError: when `value` is not a real number.
       ValueError: when it is NaN, infinite or out of range.
     """
     if is_traced(value) or (
@@ -116,26 +116,26 @@ def check_float(
 
 
 def check_positive(name: str, value: Any) -> Any:
-    """:func:`check_float` with ``value > 0``."""
+    """`check_float` with `value > 0`."""
     return check_float(name, value, minimum=0.0, exclusive_minimum=True)
 
 
 def check_nonnegative(name: str, value: Any) -> Any:
-    """:func:`check_float` with ``value >= 0``."""
+    """`check_float` with `value >= 0`."""
     return check_float(name, value, minimum=0.0)
 
 
 def check_fraction(name: str, value: Any) -> Any:
-    """:func:`check_float` with ``0 <= value < 1`` (decays, Adam's betas)."""
+    """`check_float` with `0 <= value < 1` (decays, Adam's betas)."""
     return check_float(name, value, minimum=0.0, maximum=1.0, exclusive_maximum=True)
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    """Checks that ``value`` is one of ``choices`` (strings).
+    """Checks that `value` is one of `choices` (strings).
 
     Raises:
-      TypeError: when ``value`` is not a string.
-      ValueError: when it is not one of ``choices``.
+      TypeError: when `value` is not a string.
+      ValueError: when it is not one of `choices`.
     """
     if not isinstance(value, str):
         raise TypeError(
@@ -148,10 +148,10 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
 
 
 def check_key(name: str, key: Any, *, allow_none: bool = True) -> jax.Array | None:
-    """A PRNG key from a typed key, raw ``uint32[2]`` key data or an integer seed.
+    """A PRNG key from a typed key, raw `uint32[2]` key data or an integer seed.
 
     Returns:
-      A new-style typed key (or None when ``key`` is None and ``allow_none``).
+      A new-style typed key (or None when `key` is None and `allow_none`).
 
     Raises:
       TypeError: for anything else.
@@ -177,11 +177,11 @@ def check_key(name: str, key: Any, *, allow_none: bool = True) -> jax.Array | No
 def check_bounds(
     name: str, bounds: Any, axes: str = "x_min, x_max, y_min, y_max"
 ) -> tuple[float, float, float, float]:
-    """A plotting window ``(lo_0, hi_0, lo_1, hi_1)``: four finite numbers with
-    ``lo < hi`` on each axis; ``axes`` names them in the message.
+    """A plotting window `(lo_0, hi_0, lo_1, hi_1)`: four finite numbers with
+    `lo < hi` on each axis; `axes` names them in the message.
 
     Raises:
-      ValueError: naming ``name`` otherwise.
+      ValueError: naming `name` otherwise.
     """
     try:
         x0, x1, y0, y1 = (float(b) for b in bounds)

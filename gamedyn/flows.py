@@ -1,11 +1,11 @@
 """Continuous time: gradient flows of games, integrated with diffrax.
 
-``flow(game, params, t1)`` solves ``dw/dt = -xi(w)`` from ``w(0) = params`` to
-``t1``, where ``xi`` is the game's descent field (:func:`gamedyn.vector_field`) or any
+`flow(game, params, t1)` solves `dw/dt = -xi(w)` from `w(0) = params` to
+`t1`, where `xi` is the game's descent field (`gamedyn.vector_field`) or any
 field shaped like it: the consensus field, the SGA field, the gradient of the
 Hamiltonian (below), or the modified field of a discrete rule
-(:func:`gamedyn.analysis.modified.modified_field`). Simultaneous gradient descent
-with step ``h`` is the explicit Euler method of this ODE; the flow is its ``h -> 0``
+(`gamedyn.analysis.modified.modified_field`). Simultaneous gradient descent
+with step `h` is the explicit Euler method of this ODE; the flow is its `h -> 0`
 limit.
 
 References:
@@ -41,27 +41,27 @@ from gamedyn._validate import (
 )
 
 Field = Callable[..., Params]
-"""``fn(params, key=None) -> tuple`` shaped like ``params`` (as
-:func:`gamedyn.vector_field` returns)."""
+"""`fn(params, key=None) -> tuple` shaped like `params` (as
+`gamedyn.vector_field` returns)."""
 
 
 class FlowTrajectory(NamedTuple):
-    """The record of a flow (the continuous-time :class:`gamedyn.Trajectory`).
+    """The record of a flow (the continuous-time `gamedyn.Trajectory`).
 
     Attributes:
-      params: the params at ``times``, stacked on a leading axis; None when
-        ``saveat=None``. Records at or after ``diverged_time`` are NaN.
-      final: the params at ``t1``; NaN when the integration stopped early.
-      times: ``(m,)`` the record times (``(0,)`` when ``saveat=None``).
-      diverged_time: the time at which the integration stopped before ``t1``: the
-        params left the ball ``||w|| < max_norm`` or stopped being finite (a
-        blow-up), or the solver gave up (``max_steps`` reached, step size
-        underflow, which is how a finite-time blow-up usually shows); ``inf``
-        when it reached ``t1``. Never raised: a vmapped batch with one diverging
+      params: the params at `times`, stacked on a leading axis; None when
+        `saveat=None`. Records at or after `diverged_time` are NaN.
+      final: the params at `t1`; NaN when the integration stopped early.
+      times: `(m,)` the record times (`(0,)` when `saveat=None`).
+      diverged_time: the time at which the integration stopped before `t1`: the
+        params left the ball `||w|| < max_norm` or stopped being finite (a
+        blow-up), or the solver gave up (`max_steps` reached, step size
+        underflow, which is how a finite-time blow-up usually shows); `inf`
+        when it reached `t1`. Never raised: a vmapped batch with one diverging
         member returns the others.
       num_steps: the solver's steps (accepted and rejected).
-      dense: with ``dense=True``, diffrax's ``DenseInterpolation`` of the solution
-        (``traj.dense.evaluate(t)``, valid on ``[0, t_end]``); else None.
+      dense: with `dense=True`, diffrax's `DenseInterpolation` of the solution
+        (`traj.dense.evaluate(t)`, valid on `[0, t_end]`); else None.
     """
 
     params: Params | None
@@ -73,7 +73,7 @@ class FlowTrajectory(NamedTuple):
 
 
 def _hashable_cache(factory):
-    """Memoises ``factory`` on its argument (a game or a field), so that repeated
+    """Memoises `factory` on its argument (a game or a field), so that repeated
     flows of one game reuse diffrax's compiled solve; unhashables are not cached."""
     cached = functools.lru_cache(maxsize=64)(factory)
 
@@ -105,7 +105,7 @@ def _norm(tree) -> jax.Array:
 
 
 def _left_the_ball(t, y, args, **kwargs) -> jax.Array:
-    """diffrax event: ``||y|| >= max_norm`` or ``y`` not finite."""
+    """diffrax event: `||y|| >= max_norm` or `y` not finite."""
     return ~(_norm(y) < args[1])
 
 
@@ -113,7 +113,7 @@ _BLOW_UP = diffrax.Event(_left_the_ball)
 
 
 def _weight(name: str, value: Any, *, signed: bool = False) -> Any:
-    """A finite weight (``>= 0`` unless ``signed``); traced arrays pass."""
+    """A finite weight (`>= 0` unless `signed`); traced arrays pass."""
     return check_float(name, value, minimum=None if signed else 0.0)
 
 
@@ -140,7 +140,7 @@ def _check_float_params(params: Any) -> Params:
 
 
 def _record_times(saveat: Any, t1: Any, dtype) -> jax.Array | None:
-    """The record times from ``saveat`` (None, an int or a 1-D array)."""
+    """The record times from `saveat` (None, an int or a 1-D array)."""
     if saveat is None:
         return None
     if isinstance(saveat, (int, np.integer)) and not isinstance(saveat, bool):
@@ -193,57 +193,57 @@ def flow(
     dense: bool = False,
     adjoint: diffrax.AbstractAdjoint | None = None,
 ) -> FlowTrajectory:
-    """Integrates the flow ``dw/dt = -field(w)`` from ``w(0) = params`` to ``t1``.
+    """Integrates the flow `dw/dt = -field(w)` from `w(0) = params` to `t1`.
 
-    ``field`` defaults to the game's descent field ``xi`` (:func:`gamedyn.
-    vector_field`), so the default is the gradient flow of the game, the ``h -> 0``
-    limit of simultaneous gradient descent ``w <- w - h xi(w)``. Other fields built
-    from the game: :func:`consensus_field` (``xi + gamma J^T xi``), :func:`sga_field`
-    (``xi + lam A^T xi``), :func:`hamiltonian_field` (``J^T xi``, descent on
-    ``1/2 ||xi||^2``), or the modified field of a discrete rule
-    (:func:`gamedyn.analysis.modified.modified_field`).
+    `field` defaults to the game's descent field `xi` (`gamedyn.
+    vector_field`), so the default is the gradient flow of the game, the `h -> 0`
+    limit of simultaneous gradient descent `w <- w - h xi(w)`. Other fields built
+    from the game: `consensus_field` (`xi + gamma J^T xi`), `sga_field`
+    (`xi + lam A^T xi`), `hamiltonian_field` (`J^T xi`, descent on
+    `1/2 ||xi||^2`), or the modified field of a discrete rule
+    (`gamedyn.analysis.modified.modified_field`).
 
-    The ODE is solved by :func:`diffrax.diffeqsolve` (adaptive Tsit5 with a PID
+    The ODE is solved by `diffrax.diffeqsolve` (adaptive Tsit5 with a PID
     step-size controller by default), which is jit-compiled and cached: a second
-    call with the same game (or the same ``field`` object), settings and shapes does
+    call with the same game (or the same `field` object), settings and shapes does
     not re-trace. The result is differentiable (reverse mode through diffrax's
-    checkpointed adjoint) and the call works under ``jax.jit`` and ``jax.vmap``,
-    ``t1`` and ``saveat`` times included. A blow-up is a value, never an error: the
-    solve stops when ``||w|| >= max_norm`` or ``w`` is not finite (a diffrax
-    event) or when the solver gives up, ``diverged_time`` says when, and later
-    records and ``final`` are NaN.
+    checkpointed adjoint) and the call works under `jax.jit` and `jax.vmap`,
+    `t1` and `saveat` times included. A blow-up is a value, never an error: the
+    solve stops when `||w|| >= max_norm` or `w` is not finite (a diffrax
+    event) or when the solver gives up, `diverged_time` says when, and later
+    records and `final` are NaN.
 
     Args:
-      game: the game (may be None when ``field`` is given).
+      game: the game (may be None when `field` is given).
       params: the start, a tuple with one pytree per player (finite floats).
       t1: the final time (> 0; may be traced).
-      field: ``fn(params, key=None)`` shaped like ``gd.vector_field(game)``'s
-        output; the flow descends it. Default: ``gd.vector_field(game)``.
-      saveat: the record times: an integer ``m >= 2`` (``linspace(0, t1, m)``), a
-        1-D array of non-decreasing times in ``[0, t1]``, or None (``final`` only).
-      solver: a diffrax solver (default ``diffrax.Tsit5()``).
-      key: PRNG key passed to ``field`` at every evaluation (a fixed minibatch of a
+      field: `fn(params, key=None)` shaped like `gd.vector_field(game)`'s
+        output; the flow descends it. Default: `gd.vector_field(game)`.
+      saveat: the record times: an integer `m >= 2` (`linspace(0, t1, m)`), a
+        1-D array of non-decreasing times in `[0, t1]`, or None (`final` only).
+      solver: a diffrax solver (default `diffrax.Tsit5()`).
+      key: PRNG key passed to `field` at every evaluation (a fixed minibatch of a
         stochastic game); None for a deterministic game.
-      rtol, atol: tolerances of the default ``diffrax.PIDController``.
+      rtol, atol: tolerances of the default `diffrax.PIDController`.
       dt0: the initial step (None: chosen by the controller). Required by
-        fixed-step solvers (e.g. ``diffrax.Euler()``), which then take constant
-        steps ``dt0``.
+        fixed-step solvers (e.g. `diffrax.Euler()`), which then take constant
+        steps `dt0`.
       stepsize_controller: a diffrax step-size controller, replacing the default.
       max_steps: the solver's step budget (integer >= 1).
-      max_norm: the blow-up threshold on ``||w||`` (None: only non-finite params
+      max_norm: the blow-up threshold on `||w||` (None: only non-finite params
         and solver failures stop the solve).
       dense: also return the dense interpolation of the solution.
       adjoint: a diffrax adjoint (default diffrax's, reverse mode; pass
-        ``diffrax.ForwardMode()`` for ``jax.jacfwd``).
+        `diffrax.ForwardMode()` for `jax.jacfwd`).
 
     Returns:
-      A :class:`FlowTrajectory`.
+      A `FlowTrajectory`.
 
     Raises:
-      TypeError: ``game`` is not a Game, ``params`` not a tuple of float pytrees,
-        ``field`` not callable, ``solver`` not a diffrax solver.
-      ValueError: ``t1 <= 0``, non-finite ``params``, ``saveat`` times outside
-        ``[0, t1]``, a fixed-step solver without ``dt0``.
+      TypeError: `game` is not a Game, `params` not a tuple of float pytrees,
+        `field` not callable, `solver` not a diffrax solver.
+      ValueError: `t1 <= 0`, non-finite `params`, `saveat` times outside
+        `[0, t1]`, a fixed-step solver without `dt0`.
 
     Example:
       >>> import gamedyn as gd
@@ -342,7 +342,7 @@ def flow(
 
 
 def consensus_field(game: Game, gamma: float | jax.Array = 1.0) -> Field:
-    """The consensus field ``xi + gamma grad(1/2 ||xi||^2) = xi + gamma J^T xi``.
+    """The consensus field `xi + gamma grad(1/2 ||xi||^2) = xi + gamma J^T xi`.
 
     Consensus optimization (Mescheder, Nowozin, Geiger 2017) descends it; its flow
     moves the Jacobian's eigenvalues away from the imaginary axis.
@@ -352,7 +352,7 @@ def consensus_field(game: Game, gamma: float | jax.Array = 1.0) -> Field:
       gamma: the weight of the Hamiltonian term (a number or a traced array).
 
     Returns:
-      ``fn(params, key=None)`` shaped like ``gd.vector_field(game)``'s output.
+      `fn(params, key=None)` shaped like `gd.vector_field(game)`'s output.
     """
     _check_game(game, None)
     gamma = _weight("gamma", gamma)
@@ -366,10 +366,10 @@ def consensus_field(game: Game, gamma: float | jax.Array = 1.0) -> Field:
 
 
 def sga_field(game: Game, lam: float | jax.Array = 1.0) -> Field:
-    """The symplectic gradient adjustment ``xi + lam A^T xi`` (Balduzzi et al. 2018).
+    """The symplectic gradient adjustment `xi + lam A^T xi` (Balduzzi et al. 2018).
 
-    ``A = (J - J^T) / 2`` is the antisymmetric part of the game Jacobian, so
-    ``A^T xi = (J^T xi - J xi) / 2`` (one VJP and one JVP). The sign of ``lam`` is
+    `A = (J - J^T) / 2` is the antisymmetric part of the game Jacobian, so
+    `A^T xi = (J^T xi - J xi) / 2` (one VJP and one JVP). The sign of `lam` is
     fixed (no alignment switching, which would make the flow discontinuous).
 
     Args:
@@ -377,7 +377,7 @@ def sga_field(game: Game, lam: float | jax.Array = 1.0) -> Field:
       lam: the adjustment's weight.
 
     Returns:
-      ``fn(params, key=None)`` shaped like ``gd.vector_field(game)``'s output.
+      `fn(params, key=None)` shaped like `gd.vector_field(game)`'s output.
     """
     _check_game(game, None)
     lam = _weight("lam", lam, signed=True)
@@ -393,14 +393,14 @@ def sga_field(game: Game, lam: float | jax.Array = 1.0) -> Field:
 
 
 def hamiltonian_field(game: Game) -> Field:
-    """``grad H = J^T xi``, the gradient of the Hamiltonian ``H = 1/2 ||xi||^2``.
+    """`grad H = J^T xi`, the gradient of the Hamiltonian `H = 1/2 ||xi||^2`.
 
-    Its flow ``dw/dt = -J^T xi`` descends ``H`` (``dH/dt = -||J^T xi||^2 <= 0``)
+    Its flow `dw/dt = -J^T xi` descends `H` (`dH/dt = -||J^T xi||^2 <= 0`)
     towards the game's stationary points, Nash or not (Balduzzi et al. 2018;
-    Mescheder et al. 2017 call ``H`` the consensus term).
+    Mescheder et al. 2017 call `H` the consensus term).
 
     Returns:
-      ``fn(params, key=None)`` shaped like ``gd.vector_field(game)``'s output.
+      `fn(params, key=None)` shaped like `gd.vector_field(game)`'s output.
     """
     _check_game(game, None)
     fields = xi_and_grad_hamiltonian(game)

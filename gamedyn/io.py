@@ -3,23 +3,23 @@
 Every file a run writes goes through here, and nothing here knows about games or
 update rules:
 
-- :func:`lock_directory` holds an exclusive lock on a run directory for the whole
-  run (``filelock``: an OS lock, released by the kernel when its process dies, so a
+- `lock_directory` holds an exclusive lock on a run directory for the whole
+  run (`filelock`: an OS lock, released by the kernel when its process dies, so a
   killed run's lock is taken over at once). Acquiring it removes the temporary files
   that a killed writer left behind.
-- :func:`atomic_write` writes to a temporary file beside the target, flushes it to
-  disk and ``os.replace``-s it into place, with the user's umask: a crash never
+- `atomic_write` writes to a temporary file beside the target, flushes it to
+  disk and `os.replace`-s it into place, with the user's umask: a crash never
   leaves a torn file.
-- Checkpoints (:func:`save_checkpoint`) are any pytree serialised with
-  ``flax.serialization``, together with the run's settings (``metadata``), under
-  ``directory/checkpoint_<step>.msgpack``, with a SHA-256 checksum of their content
-  that :func:`load_checkpoint` verifies. :func:`newest_good_checkpoint` passes over
-  corrupt or truncated ones (with a :class:`RunWarning`).
-- The log ``metrics.jsonl`` gets one strict-JSON line per record
-  (:func:`append_log`); a line torn by a crash or a full disk is set aside in
-  ``metrics.jsonl.torn`` (:func:`repair_log`) and the log goes on.
+- Checkpoints (`save_checkpoint`) are any pytree serialised with
+  `flax.serialization`, together with the run's settings (`metadata`), under
+  `directory/checkpoint_<step>.msgpack`, with a SHA-256 checksum of their content
+  that `load_checkpoint` verifies. `newest_good_checkpoint` passes over
+  corrupt or truncated ones (with a `RunWarning`).
+- The log `metrics.jsonl` gets one strict-JSON line per record
+  (`append_log`); a line torn by a crash or a full disk is set aside in
+  `metrics.jsonl.torn` (`repair_log`) and the log goes on.
 
-Nothing here prints: what a run recovers from is reported as a :class:`RunWarning`,
+Nothing here prints: what a run recovers from is reported as a `RunWarning`,
 which the command line shows as one line.
 """
 
@@ -49,7 +49,7 @@ CHECKPOINT_FORMAT = "gamedyn-checkpoint"
 CHECKPOINT_VERSION = 1
 LOG_NAME = "metrics.jsonl"
 TORN_SUFFIX = ".torn"
-"""``metrics.jsonl.torn`` keeps the log lines that were set aside."""
+"""`metrics.jsonl.torn` keeps the log lines that were set aside."""
 LOCK_NAME = ".gamedyn.lock"
 OWNER_NAME = ".gamedyn.owner"
 """The lock holder's pid, host, command and start time (JSON), while it runs."""
@@ -79,13 +79,13 @@ def _umask() -> int:
 
 
 def atomic_write(path: str, data: bytes | str) -> None:
-    """Writes ``data`` to a temporary file beside ``path``, then ``os.replace``.
+    """Writes `data` to a temporary file beside `path`, then `os.replace`.
 
-    The file gets the permissions of the user's umask (like ``open``), not the
+    The file gets the permissions of the user's umask (like `open`), not the
     temporary file's 0600.
 
     Raises:
-      OSError: naming ``path`` when the write fails (a full disk, ...); ``path`` is
+      OSError: naming `path` when the write fails (a full disk, ...); `path` is
         then unchanged and the temporary file removed.
     """
     directory = os.path.dirname(os.path.abspath(path))
@@ -106,10 +106,10 @@ def atomic_write(path: str, data: bytes | str) -> None:
 
 
 def remove_temporary(directory: str) -> list[str]:
-    """Removes the temporary files (``.tmp_*.part``) of interrupted atomic writes.
+    """Removes the temporary files (`.tmp_*.part`) of interrupted atomic writes.
 
-    Only safe while no other process writes to ``directory`` (under
-    :func:`lock_directory`, which calls it).
+    Only safe while no other process writes to `directory` (under
+    `lock_directory`, which calls it).
 
     Returns:
       The paths removed.
@@ -141,29 +141,29 @@ def _describe_owner(directory: str) -> str:
 def lock_directory(
     directory: str, *, name: str = "directory", command: str | None = None
 ) -> Iterator[str]:
-    """Holds an exclusive lock on ``directory`` (created if needed) while in the
-    ``with`` block.
+    """Holds an exclusive lock on `directory` (created if needed) while in the
+    `with` block.
 
-    The lock is ``directory/.gamedyn.lock``, an OS file lock (``filelock``): it is
-    released when the block ends or when the process dies, even by ``kill -9``, so a
+    The lock is `directory/.gamedyn.lock`, an OS file lock (`filelock`): it is
+    released when the block ends or when the process dies, even by `kill -9`, so a
     stale lock is never in the way. The lock is reentrant within a process (a
-    :func:`gamedyn.train.train` inside an experiment's run takes it again). On first
+    `gamedyn.train.train` inside an experiment's run takes it again). On first
     acquisition the temporary files of interrupted writes are removed
-    (:func:`remove_temporary`) and ``directory/.gamedyn.owner`` records who holds it
-    (pid, host, ``command``, start time), for the error of the next contender.
+    (`remove_temporary`) and `directory/.gamedyn.owner` records who holds it
+    (pid, host, `command`, start time), for the error of the next contender.
 
     Args:
       directory: the run directory.
-      name: the name of the argument, for the error message (``"out_dir"``,
-        ``"--out"``).
-      command: what holds the lock, e.g. ``"gamedyn mnist"`` (default: this
+      name: the name of the argument, for the error message (`"out_dir"`,
+        `"--out"`).
+      command: what holds the lock, e.g. `"gamedyn mnist"` (default: this
         program's name).
 
     Yields:
-      ``directory``.
+      `directory`.
 
     Raises:
-      DirectoryLockedError: (an ``OSError``) when another process holds the lock;
+      DirectoryLockedError: (an `OSError`) when another process holds the lock;
         the message names the directory and the holder.
     """
     directory = os.fspath(directory)
@@ -202,12 +202,12 @@ def lock_directory(
 
 
 def checkpoint_path(directory: str, step: int) -> str:
-    """``directory/checkpoint_<step, 9 digits>.msgpack``."""
+    """`directory/checkpoint_<step, 9 digits>.msgpack`."""
     return os.path.join(directory, f"checkpoint_{int(step):09d}.msgpack")
 
 
 def list_checkpoints(directory: str) -> list[tuple[int, str]]:
-    """``[(step, path), ...]`` of the checkpoint files in ``directory``, by step
+    """`[(step, path), ...]` of the checkpoint files in `directory`, by step
     (by name: unverified)."""
     if not os.path.isdir(directory):
         return []
@@ -221,7 +221,7 @@ def list_checkpoints(directory: str) -> list[tuple[int, str]]:
 
 def latest_checkpoint(directory: str) -> str | None:
     """The path of the checkpoint file with the largest step, or None (unverified;
-    see :func:`newest_good_checkpoint`)."""
+    see `newest_good_checkpoint`)."""
     found = list_checkpoints(directory)
     return found[-1][1] if found else None
 
@@ -249,7 +249,7 @@ def _encode_checkpoint(state: Any, metadata: Any) -> bytes:
 
 
 def _decode_checkpoint(path: str) -> tuple[Any, Any]:
-    """``(metadata, state_dict)`` of a verified checkpoint file."""
+    """`(metadata, state_dict)` of a verified checkpoint file."""
     with open(path, "rb") as f:
         data = f.read()
     try:
@@ -280,18 +280,18 @@ def _decode_checkpoint(path: str) -> tuple[Any, Any]:
 def save_checkpoint(
     directory: str, state: Any, keep: int | None = None, metadata: Any = None
 ) -> str:
-    """Writes ``state`` (and ``metadata``) atomically to ``directory``; prunes.
+    """Writes `state` (and `metadata`) atomically to `directory`; prunes.
 
-    The file holds the state, ``metadata`` and a SHA-256 checksum of both, which
-    :func:`load_checkpoint` verifies.
+    The file holds the state, `metadata` and a SHA-256 checksum of both, which
+    `load_checkpoint` verifies.
 
     Args:
       directory: where to write (created if needed).
-      state: the pytree to save; it must have an integer ``step`` attribute
-        (e.g. :class:`gamedyn.train.TrainState`).
-      keep: keep only the newest ``keep`` checkpoints (None keeps all).
+      state: the pytree to save; it must have an integer `step` attribute
+        (e.g. `gamedyn.train.TrainState`).
+      keep: keep only the newest `keep` checkpoints (None keeps all).
       metadata: JSON-able data stored with the state, e.g. the run's settings
-        (:func:`checkpoint_metadata` reads it back).
+        (`checkpoint_metadata` reads it back).
 
     Returns:
       The checkpoint's path.
@@ -306,23 +306,23 @@ def save_checkpoint(
 
 
 def checkpoint_metadata(path: str) -> Any:
-    """The ``metadata`` saved with a checkpoint, after verifying its checksum.
+    """The `metadata` saved with a checkpoint, after verifying its checksum.
 
     Raises:
-      CorruptCheckpointError: (a ``ValueError``) naming the file when it is
+      CorruptCheckpointError: (a `ValueError`) naming the file when it is
         truncated, corrupt or not a gamedyn checkpoint.
     """
     return _decode_checkpoint(path)[0]
 
 
 def load_checkpoint(path: str, like: Any) -> Any:
-    """Restores a checkpoint into the structure of ``like`` (a pytree of the same
-    structure, e.g. :func:`gamedyn.train.init_state`), verifying its checksum.
+    """Restores a checkpoint into the structure of `like` (a pytree of the same
+    structure, e.g. `gamedyn.train.init_state`), verifying its checksum.
 
     Raises:
-      CorruptCheckpointError: (a ``ValueError``) naming the file when it is
+      CorruptCheckpointError: (a `ValueError`) naming the file when it is
         truncated, corrupt or not a gamedyn checkpoint.
-      ValueError: when its structure does not match ``like`` (a checkpoint of a
+      ValueError: when its structure does not match `like` (a checkpoint of a
         different model, update rule or optimizer).
     """
     _, state_dict = _decode_checkpoint(path)
@@ -346,10 +346,10 @@ def load_checkpoint(path: str, like: Any) -> Any:
 def newest_good_checkpoint(
     directory: str, max_step: int | None = None
 ) -> tuple[int, str, Any] | None:
-    """The newest checkpoint of ``directory`` whose checksum holds.
+    """The newest checkpoint of `directory` whose checksum holds.
 
     Newer checkpoints that are corrupt or truncated are passed over, each with a
-    :class:`RunWarning` naming it (the file stays, and is replaced when the run
+    `RunWarning` naming it (the file stays, and is replaced when the run
     writes that step again).
 
     Args:
@@ -357,7 +357,7 @@ def newest_good_checkpoint(
       max_step: consider only checkpoints at or before this step.
 
     Returns:
-      ``(step, path, metadata)``, or None when there is no checkpoint at all.
+      `(step, path, metadata)`, or None when there is no checkpoint at all.
 
     Raises:
       CorruptCheckpointError: when there are checkpoints but none is good.
@@ -394,7 +394,7 @@ def newest_good_checkpoint(
 
 
 def _parse_log(path: str) -> tuple[list[dict], list[tuple[int, str]], int]:
-    """``(records, bad, last)``: the records of the log, ``(line number, text)`` of
+    """`(records, bad, last)`: the records of the log, `(line number, text)` of
     each line that is not a JSON object or lacks its newline (a write cut short),
     and the number of the line after the last newline."""
     if not os.path.isfile(path):
@@ -417,14 +417,14 @@ def _parse_log(path: str) -> tuple[list[dict], list[tuple[int, str]], int]:
 
 
 def read_log(directory: str) -> list[dict]:
-    """The records of ``directory/metrics.jsonl``.
+    """The records of `directory/metrics.jsonl`.
 
     A last line without its newline (a write in progress, or one torn by a crash)
     is left out.
 
     Raises:
       ValueError: naming the file and the line when a complete line is not a JSON
-        object (:func:`repair_log`, called when a run resumes, sets it aside).
+        object (`repair_log`, called when a run resumes, sets it aside).
     """
     path = os.path.join(directory, LOG_NAME)
     records, bad, last = _parse_log(path)
@@ -438,12 +438,12 @@ def read_log(directory: str) -> list[dict]:
 
 
 def repair_log(directory: str) -> list[str]:
-    """Sets aside the lines of ``directory/metrics.jsonl`` that are not JSON
+    """Sets aside the lines of `directory/metrics.jsonl` that are not JSON
     records: a last line torn by a crash or a full disk, or a corrupt line.
 
-    They are appended to ``metrics.jsonl.torn`` (nothing is lost) and the log is
-    rewritten without them, with a :class:`RunWarning` naming the file. Call it while
-    holding the directory's lock (:func:`gamedyn.train.train` does).
+    They are appended to `metrics.jsonl.torn` (nothing is lost) and the log is
+    rewritten without them, with a `RunWarning` naming the file. Call it while
+    holding the directory's lock (`gamedyn.train.train` does).
 
     Returns:
       The lines set aside (empty when the log was sound).
@@ -472,7 +472,7 @@ def _write_records(path: str, records: list[dict]) -> None:
 
 
 def truncate_log(directory: str, step: int) -> None:
-    """Drops the log records after ``step`` (before resuming from that step)."""
+    """Drops the log records after `step` (before resuming from that step)."""
     path = os.path.join(directory, LOG_NAME)
     records, _, _ = _parse_log(path)
     kept = [r for r in records if r.get("step", 0) <= step]
@@ -481,10 +481,10 @@ def truncate_log(directory: str, step: int) -> None:
 
 
 def append_log(directory: str, record: dict) -> None:
-    """Appends one strict-JSON line to ``directory/metrics.jsonl``.
+    """Appends one strict-JSON line to `directory/metrics.jsonl`.
 
     A torn last line left by an earlier crash is set aside first
-    (:func:`repair_log`), so the new record starts a line of its own.
+    (`repair_log`), so the new record starts a line of its own.
 
     Raises:
       OSError: naming the file when the write fails (a full disk); the line may
@@ -509,7 +509,7 @@ def append_log(directory: str, record: dict) -> None:
 
 
 def jsonable(obj: Any) -> Any:
-    """``obj`` with NumPy/JAX scalars and arrays as Python values and every
+    """`obj` with NumPy/JAX scalars and arrays as Python values and every
     non-finite float as None, so that it serialises as strict JSON."""
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
@@ -527,12 +527,12 @@ def jsonable(obj: Any) -> Any:
 
 
 def write_json(path: str, obj: Any) -> None:
-    """Writes ``obj`` as strict JSON (:func:`jsonable`), atomically."""
+    """Writes `obj` as strict JSON (`jsonable`), atomically."""
     atomic_write(path, json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n")
 
 
 def read_json(path: str) -> Any:
-    """The JSON value in ``path``.
+    """The JSON value in `path`.
 
     Raises:
       ValueError: naming the file when it is not JSON.

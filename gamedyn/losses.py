@@ -1,10 +1,10 @@
 """GAN losses, in the sign convention of Mescheder et al. (2018), Eq. (1).
 
-The value of the game is ``V = E_z f(D(G(z))) + E_x f(-D(x))``: the discriminator
-maximises it (so ``D`` is *high on generated samples* and low on data) and, for the
+The value of the game is `V = E_z f(D(G(z))) + E_x f(-D(x))`: the discriminator
+maximises it (so `D` is *high on generated samples* and low on data) and, for the
 minimax game, the generator minimises it. Every loss below is a pair of functions of the
 discriminator's outputs on a real and on a generated batch, each returning the scalar
-that its player *minimises*. Flip the sign of ``D`` to get the more common "high on
+that its player *minimises*. Flip the sign of `D` to get the more common "high on
 real" convention; the dynamics are identical up to that reflection.
 
 References:
@@ -28,8 +28,8 @@ class GANLoss(NamedTuple):
     """The players' losses as functions of discriminator outputs.
 
     Attributes:
-      generator: ``fn(d_real, d_fake) -> scalar`` minimised by the generator.
-      discriminator: ``fn(d_real, d_fake) -> scalar`` minimised by the discriminator
+      generator: `fn(d_real, d_fake) -> scalar` minimised by the generator.
+      discriminator: `fn(d_real, d_fake) -> scalar` minimised by the discriminator
         (before its regularizer is added).
     """
 
@@ -39,8 +39,8 @@ class GANLoss(NamedTuple):
 
 @jax.custom_jvp
 def log_sigmoid(t: jax.Array) -> jax.Array:
-    """``f(t) = -log(1 + exp(-t))``, stable, with the cheap derivative
-    ``f'(t) = sigmoid(-t)`` (autodiff of ``jax.nn.log_sigmoid`` costs several times
+    """`f(t) = -log(1 + exp(-t))`, stable, with the cheap derivative
+    `f'(t) = sigmoid(-t)` (autodiff of `jax.nn.log_sigmoid` costs several times
     more in a simulation loop). Differentiable to any order."""
     return -jnp.logaddexp(0.0, -t)
 
@@ -59,18 +59,18 @@ def _value(f: Callable[[jax.Array], jax.Array]):
 
 
 def standard() -> GANLoss:
-    """The original minimax GAN: ``f(t) = -log(1 + exp(-t))``, a zero-sum game.
+    """The original minimax GAN: `f(t) = -log(1 + exp(-t))`, a zero-sum game.
 
-    ``L_G = V``, ``L_D = -V`` with ``V = E f(D(G(z))) + E f(-D(x))``; ``f'(0) = 1/2``.
+    `L_G = V`, `L_D = -V` with `V = E f(D(G(z))) + E f(-D(x))`; `f'(0) = 1/2`.
     """
     value = _value(log_sigmoid)
     return GANLoss(generator=value, discriminator=lambda r, g: -value(r, g))
 
 
 def non_saturating() -> GANLoss:
-    """Non-saturating GAN: the generator minimises ``-E f(-D(G(z)))`` instead of ``V``.
+    """Non-saturating GAN: the generator minimises `-E f(-D(G(z)))` instead of `V`.
 
-    Same fixed points as :func:`standard` but no vanishing generator gradient when the
+    Same fixed points as `standard` but no vanishing generator gradient when the
     discriminator wins (Goodfellow et al. 2014).
     """
     value = _value(log_sigmoid)
@@ -81,11 +81,11 @@ def non_saturating() -> GANLoss:
 
 
 def wgan() -> GANLoss:
-    """Wasserstein GAN: ``f(t) = t``, so ``V = E D(G(z)) - E D(x)`` (zero-sum).
+    """Wasserstein GAN: `f(t) = t`, so `V = E D(G(z)) - E D(x)` (zero-sum).
 
-    Needs a Lipschitz constraint on ``D``: weight clipping
-    (:func:`gamedyn.transforms.clip_params`) or a gradient penalty
-    (:func:`gamedyn.regularizers.gradient_penalty`).
+    Needs a Lipschitz constraint on `D`: weight clipping
+    (`gamedyn.transforms.clip_params`) or a gradient penalty
+    (`gamedyn.regularizers.gradient_penalty`).
     """
     value = _value(lambda t: t)
     return GANLoss(generator=value, discriminator=lambda r, g: -value(r, g))
@@ -96,23 +96,23 @@ def least_squares(
 ) -> GANLoss:
     """Least-squares GAN (Mao et al. 2017), in the "D high on generated" convention.
 
-    ``L_D = 1/2 E (D(x) - r)^2 + 1/2 E (D(G(z)) - f)^2`` and
-    ``L_G = 1/2 E (D(G(z)) - c)^2`` with ``r = real_target``, ``f = fake_target``,
-    ``c = generator_target``. Mao et al. write ``D`` high on data with labels ``a``
-    (fake), ``b`` (real), ``c`` (what the generator wants); the reflection
-    ``D -> -D`` maps them to ``f = -a``, ``r = -b``, ``c = -c``. The default
-    ``(r, f, c) = (-1, 1, -1)`` is their ``a = -1, b = c = 1`` (the +-1 coding with
-    the generator aiming at the real label); ``(r, f, c) = (-1, 1, 0)`` is their
-    ``a = -1, b = 1, c = 0``, for which minimising ``L_G`` minimises the Pearson
+    `L_D = 1/2 E (D(x) - r)^2 + 1/2 E (D(G(z)) - f)^2` and
+    `L_G = 1/2 E (D(G(z)) - c)^2` with `r = real_target`, `f = fake_target`,
+    `c = generator_target`. Mao et al. write `D` high on data with labels `a`
+    (fake), `b` (real), `c` (what the generator wants); the reflection
+    `D -> -D` maps them to `f = -a`, `r = -b`, `c = -c`. The default
+    `(r, f, c) = (-1, 1, -1)` is their `a = -1, b = c = 1` (the +-1 coding with
+    the generator aiming at the real label); `(r, f, c) = (-1, 1, 0)` is their
+    `a = -1, b = 1, c = 0`, for which minimising `L_G` minimises the Pearson
     chi^2 divergence (Mao et al., Sec. 3.2.2).
 
     Args:
-      real_target: the output ``D`` is pushed to on data.
-      fake_target: the output ``D`` is pushed to on generated samples.
-      generator_target: the output the generator wants ``D`` to give its samples.
+      real_target: the output `D` is pushed to on data.
+      fake_target: the output `D` is pushed to on generated samples.
+      generator_target: the output the generator wants `D` to give its samples.
 
     Returns:
-      A :class:`GANLoss`.
+      A `GANLoss`.
     """
 
     def loss_d(d_real, d_fake):
@@ -130,9 +130,9 @@ def least_squares(
 def hinge() -> GANLoss:
     """Hinge loss (Lim & Ye 2017; Miyato et al. 2018), "D high on generated".
 
-    ``L_D = E max(0, 1 + D(x)) + E max(0, 1 - D(G(z)))`` and ``L_G = E D(G(z))``: the
-    usual ``E relu(1 - D(x)) + E relu(1 + D(G(z)))``, ``L_G = -E D(G(z))`` with
-    ``D -> -D``.
+    `L_D = E max(0, 1 + D(x)) + E max(0, 1 - D(G(z)))` and `L_G = E D(G(z))`: the
+    usual `E relu(1 - D(x)) + E relu(1 + D(G(z)))`, `L_G = -E D(G(z))` with
+    `D -> -D`.
     """
 
     def loss_d(d_real, d_fake):
@@ -153,17 +153,17 @@ _LOSSES: dict[str, Callable[[], GANLoss]] = {
 
 
 def register(name: str, factory: Callable[[], GANLoss]) -> None:
-    """Adds a loss to the registry used by :func:`get` (and the CLIs' ``--loss``)."""
+    """Adds a loss to the registry used by `get` (and the CLIs' `--loss`)."""
     _LOSSES[name] = factory
 
 
 def names() -> tuple[str, ...]:
-    """The names accepted by :func:`get`."""
+    """The names accepted by `get`."""
     return tuple(_LOSSES)
 
 
 def get(loss: str | GANLoss) -> GANLoss:
-    """Returns the :class:`GANLoss` named ``loss`` (a ``GANLoss`` passes through).
+    """Returns the `GANLoss` named `loss` (a `GANLoss` passes through).
 
     Raises:
       ValueError: if the name is unknown.

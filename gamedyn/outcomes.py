@@ -1,10 +1,10 @@
 """Classifying runs: converged, diverged, cycling or slow; empirical rates.
 
 Everything here is vectorised over leading axes (a whole sweep at once) and works
-under ``jit``, ``vmap`` and ``shard_map``: the input is a series of distances to a
+under `jit`, `vmap` and `shard_map`: the input is a series of distances to a
 known equilibrium, time last, or any other quantity that vanishes at the solution,
-such as the norm of the vector field ``||xi||``. (:func:`classify_runs` judges
-runs; :func:`gamedyn.analysis.classify` judges points of a game.) This module is
+such as the norm of the vector field `||xi||`. (`classify_runs` judges
+runs; `gamedyn.analysis.classify` judges points of a game.) This module is
 the one outcome judge of gamedyn: the commands and experiments call it with
 documented parameters.
 """
@@ -19,14 +19,14 @@ import jax.numpy as jnp
 import numpy as np
 
 OUTCOMES = ("converged", "diverged", "cycles", "slow", "outside basin")
-"""Outcome names; codes are indices into this tuple. :func:`classify_runs` returns
-the first four; ``"outside basin"`` is given by :func:`outside_basin` to runs that
+"""Outcome names; codes are indices into this tuple. `classify_runs` returns
+the first four; `"outside basin"` is given by `outside_basin` to runs that
 diverged from a start although the equilibrium is locally stable."""
 
 CONVERGED, DIVERGED, CYCLES, SLOW, OUTSIDE_BASIN = range(5)
 
 FLOOR_ULPS = 1000
-"""The default round-off floor of :func:`rate` and :func:`classify_runs`, in units
+"""The default round-off floor of `rate` and `classify_runs`, in units
 of the dtype's machine epsilon, relative to the first record."""
 
 _JORDAN_RSS = 1e-3  # the log t term must explain all but this fraction
@@ -72,8 +72,8 @@ def _wsum(x, w):
 
 
 def _line(y, x, mask):
-    """Masked least-squares line ``y ~ a + b x`` along the last axis: the slope
-    ``b``, the residuals (0 outside the mask) and the number of points."""
+    """Masked least-squares line `y ~ a + b x` along the last axis: the slope
+    `b`, the residuals (0 outside the mask) and the number of points."""
     n = jnp.sum(mask, axis=-1).astype(y.dtype)
     safe = jnp.maximum(n, 1)[..., None]
     xc = x - (_wsum(x, mask)[..., None] / safe)
@@ -86,10 +86,10 @@ def _line(y, x, mask):
 
 def _usable(distance, floor: float | None):
     """Finite positive records before the run first reaches its round-off floor
-    ``floor * d0`` (``d0`` the first record), unless it goes on down by another
-    factor ``eps`` (then it approaches an exact zero, every record counts); the
+    `floor * d0` (`d0` the first record), unless it goes on down by another
+    factor `eps` (then it approaches an exact zero, every record counts); the
     number of records before the cut (all when there is none); whether the run
-    reached ``floor * d0`` at all."""
+    reached `floor * d0` at all."""
     eps = float(jnp.finfo(distance.dtype).eps)
     floor = FLOOR_ULPS * eps if floor is None else floor
     tiny = float(jnp.finfo(distance.dtype).tiny)
@@ -104,9 +104,9 @@ def _usable(distance, floor: float | None):
 
 
 def _fit(distance, tail: float, every: int, floor: float | None):
-    """``(slope per record, residual spread, trend, reached floor)`` of the
+    """`(slope per record, residual spread, trend, reached floor)` of the
     log-linear fit of the tail, with the double-eigenvalue correction. The tail
-    is the last ``tail`` fraction of the records before the round-off floor."""
+    is the last `tail` fraction of the records before the round-off floor."""
     num = distance.shape[-1]
     _tail_start(num, tail)
     usable, before, reached = _usable(distance, floor)
@@ -154,41 +154,41 @@ def rate(
     every: int = 1,
     floor: float | None = None,
 ) -> jax.Array:
-    """The empirical linear rate: ``distance_t ~ C rate^t``, fitted on the tail.
+    """The empirical linear rate: `distance_t ~ C rate^t`, fitted on the tail.
 
-    The rate is ``exp(s / every)`` with ``s`` the least-squares slope of
-    ``log distance`` against the record index over the last ``tail`` fraction of
+    The rate is `exp(s / every)` with `s` the least-squares slope of
+    `log distance` against the record index over the last `tail` fraction of
     the records, so it is a per-step factor comparable with the spectral radius
-    of the update's Jacobian (:func:`gamedyn.analysis.spectral_radius`; ``< 1``
-    converging, ``> 1`` diverging). Records that are not finite or zero are left
+    of the update's Jacobian (`gamedyn.analysis.spectral_radius`; `< 1`
+    converging, `> 1` diverging). Records that are not finite or zero are left
     out, and so is every record from the first one at the run's round-off floor
-    on, ``distance <= floor * d0`` (``d0`` the first record; a run that has
+    on, `distance <= floor * d0` (`d0` the first record; a run that has
     converged to round-off only jitters there): the tail is then the last
-    ``tail`` fraction of the records before the floor. A run that goes on down by
-    another factor ``eps`` (a linear game converging to an exactly representable
+    `tail` fraction of the records before the floor. A run that goes on down by
+    another factor `eps` (a linear game converging to an exactly representable
     equilibrium has no floor) keeps all its records. When fewer than two tail
     records remain, all the usable records are fitted; with fewer than two, the
     rate is NaN.
 
-    A double eigenvalue (a Jordan block, e.g. R1 at the critical ``gamma``, or
-    optimistic GD with ``h sigma = 1/2`` on a bilinear game) makes the distance
-    decay as ``C t rho^t``, and a plain fit overestimates ``rho`` by about
-    ``exp(1 / t)``. The fit then also has a ``log t`` term: it is kept when it
+    A double eigenvalue (a Jordan block, e.g. R1 at the critical `gamma`, or
+    optimistic GD with `h sigma = 1/2` on a bilinear game) makes the distance
+    decay as `C t rho^t`, and a plain fit overestimates `rho` by about
+    `exp(1 / t)`. The fit then also has a `log t` term: it is kept when it
     explains all but 1e-3 of the residual sum of squares with an exponent within
     0.25 of 1 or 2 (triple eigenvalue), and the rate is the slope of the
     three-term fit.
 
     Args:
-      distance: ``(..., T)`` distances to the equilibrium (or norms of ``xi``),
-        time last, recorded every ``every`` steps.
+      distance: `(..., T)` distances to the equilibrium (or norms of `xi`),
+        time last, recorded every `every` steps.
       tail: fraction of the records to fit.
       every: steps between records.
       floor: the round-off floor relative to the first record (default
-        :data:`FLOOR_ULPS` machine epsilons of the dtype: ``2.2e-13`` in float64,
-        ``1.2e-4`` in float32); 0 keeps every positive record.
+        `FLOOR_ULPS` machine epsilons of the dtype: `2.2e-13` in float64,
+        `1.2e-4` in float32); 0 keeps every positive record.
 
     Returns:
-      float array of shape ``distance.shape[:-1]``.
+      float array of shape `distance.shape[:-1]`.
     """
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ValueError(f"every: expected an integer >= 1, got {every!r}")
@@ -213,36 +213,36 @@ def classify_runs(
 ) -> jax.Array:
     """Classifies runs from their distance to the equilibrium over time.
 
-    The tail is the last ``tail`` fraction of records, ``d0`` the first record.
-    A run has *converged* when its tail stays within ``tol * d0`` of the
+    The tail is the last `tail` fraction of records, `d0` the first record.
+    A run has *converged* when its tail stays within `tol * d0` of the
     equilibrium, *diverged* when any distance is not finite or its tail stays
-    beyond ``growth * d0``, and *cycles* otherwise. With ``shrink`` given, a run
+    beyond `growth * d0`, and *cycles* otherwise. With `shrink` given, a run
     that would cycle is *slow* instead when it is still approaching steadily:
 
-    * at the rate fitted on its tail (:func:`rate` with this ``tail``), a run of
-      the same length shrinks by at least the factor ``shrink`` (sweeps use
-      ``shrink=0.5``);
+    * at the rate fitted on its tail (`rate` with this `tail`), a run of
+      the same length shrinks by at least the factor `shrink` (sweeps use
+      `shrink=0.5`);
     * the fit is consistent: the spread (max - min) of the residuals of
-      ``log distance`` about the fitted line is at most half the fitted decrease
+      `log distance` about the fitted line is at most half the fitted decrease
       over the tail, so a run that jumps about (Adam or momentum near an
       equilibrium: collapses and bursts) is not called slow by the luck of
       where its tail starts;
-    * the run never reached its round-off floor (``floor * d0``, as in
-      :func:`rate`): one that did and came back up is not approaching.
+    * the run never reached its round-off floor (`floor * d0`, as in
+      `rate`): one that did and came back up is not approaching.
 
-    ``distance`` may also be the norm of the vector field ``||xi||``.
+    `distance` may also be the norm of the vector field `||xi||`.
 
     Args:
-      distance: ``(..., T)`` distances to the equilibrium, time last.
+      distance: `(..., T)` distances to the equilibrium, time last.
       tol: relative radius for convergence.
       growth: relative radius for divergence.
       tail: fraction of the records to judge by.
       shrink: None (three outcomes) or the decay over the run's length, in
-        ``(0, 1)``, that makes a run *slow* rather than *cycles*.
-      floor: the round-off floor relative to ``d0`` (see :func:`rate`).
+        `(0, 1)`, that makes a run *slow* rather than *cycles*.
+      floor: the round-off floor relative to `d0` (see `rate`).
 
     Returns:
-      int array of shape ``distance.shape[:-1]``, indices into :data:`OUTCOMES`.
+      int array of shape `distance.shape[:-1]`, indices into `OUTCOMES`.
     """
     distance = _as_float(distance)
     _tail_start(distance.shape[-1], tail)
@@ -279,20 +279,20 @@ def _classify(distance, tol, growth, tail: float, shrink, floor) -> jax.Array:
 def outside_basin(outcome: Any, stable: Any) -> Any:
     """Marks runs that diverged although the equilibrium is locally stable.
 
-    A locally stable equilibrium (e.g. spectral radius ``rho < 1`` of the
-    linearised step, :func:`gamedyn.analysis.spectral_radius`) attracts the
+    A locally stable equilibrium (e.g. spectral radius `rho < 1` of the
+    linearised step, `gamedyn.analysis.spectral_radius`) attracts the
     starts of its basin; a run from a start outside it can still diverge. Those
-    cells get the code :data:`OUTSIDE_BASIN`, so a phase diagram separates local
+    cells get the code `OUTSIDE_BASIN`, so a phase diagram separates local
     stability (the linear theory) from reachability (the start).
 
     Args:
-      outcome: int codes from :func:`classify_runs`.
+      outcome: int codes from `classify_runs`.
       stable: booleans of the same shape, True where the equilibrium is locally
         stable.
 
     Returns:
-      ``outcome`` with ``DIVERGED`` replaced by ``OUTSIDE_BASIN`` where
-      ``stable`` (a NumPy array for NumPy input, else a JAX array).
+      `outcome` with `DIVERGED` replaced by `OUTSIDE_BASIN` where
+      `stable` (a NumPy array for NumPy input, else a JAX array).
     """
     xp = np if isinstance(outcome, np.ndarray) else jnp
     outcome = xp.asarray(outcome)
@@ -305,5 +305,5 @@ def outside_basin(outcome: Any, stable: Any) -> Any:
 
 
 def outcome_names(codes: jax.Array) -> list:
-    """Outcome names for an array of codes (nested lists shaped like ``codes``)."""
+    """Outcome names for an array of codes (nested lists shaped like `codes`)."""
     return jax.tree.map(lambda c: OUTCOMES[int(c)], jnp.asarray(codes).tolist())

@@ -1,11 +1,11 @@
-"""Discriminator regularizers, computed by autodiff from ``grad_x D``.
+"""Discriminator regularizers, computed by autodiff from `grad_x D`.
 
 Every regularizer here has the signature
-``penalty(discriminator, x_real, x_fake, key)``: ``discriminator`` maps a batch of
+`penalty(discriminator, x_real, x_fake, key)`: `discriminator` maps a batch of
 samples (leading axis) to a batch of scalar outputs, with its parameters closed over
 so that the penalty is differentiable in them. The same code serves the Dirac-GAN
-(``D(x) = psi * x``) and neural GANs. Gradient norms are safe at zero: no NaN from
-``sqrt(0)``.
+(`D(x) = psi * x`) and neural GANs. Gradient norms are safe at zero: no NaN from
+`sqrt(0)`.
 
 References:
   Mescheder, Geiger, Nowozin 2018, Which Training Methods for GANs do actually
@@ -31,7 +31,7 @@ Regularizer = Callable[
 
 
 def input_gradients(discriminator: Discriminator, x: jax.Array) -> jax.Array:
-    """Per-sample gradients ``grad_x D(x_i)``, shaped like ``x``."""
+    """Per-sample gradients `grad_x D(x_i)`, shaped like `x`."""
 
     def single(xi):
         return jnp.reshape(discriminator(xi[None]), ())
@@ -50,13 +50,13 @@ def _check_gamma(gamma) -> None:
 def r1(gamma: float | jax.Array) -> Regularizer:
     """Zero-centred gradient penalty on real data (Mescheder et al. 2018).
 
-    ``R1(psi) = gamma / 2 * E_{x ~ p_D} ||grad_x D_psi(x)||^2``.
+    `R1(psi) = gamma / 2 * E_{x ~ p_D} ||grad_x D_psi(x)||^2`.
 
     Args:
       gamma: penalty weight (a number or a traced array).
 
     Returns:
-      ``penalty(discriminator, x_real, x_fake, key) -> scalar``.
+      `penalty(discriminator, x_real, x_fake, key) -> scalar`.
     """
     _check_gamma(gamma)
 
@@ -74,7 +74,7 @@ def r1(gamma: float | jax.Array) -> Regularizer:
 def r2(gamma: float | jax.Array) -> Regularizer:
     """Zero-centred gradient penalty on generated data (Mescheder et al. 2018).
 
-    ``R2(theta, psi) = gamma / 2 * E_{x ~ p_theta} ||grad_x D_psi(x)||^2``; the
+    `R2(theta, psi) = gamma / 2 * E_{x ~ p_theta} ||grad_x D_psi(x)||^2`; the
     generated samples are treated as constants (the penalty is the discriminator's
     alone).
     """
@@ -89,13 +89,13 @@ def r2(gamma: float | jax.Array) -> Regularizer:
 
 
 def gradient_penalty(gamma: float | jax.Array, target: float = 1.0) -> Regularizer:
-    """WGAN-GP penalty (Gulrajani et al. 2017), in the ``gamma / 2`` normalisation.
+    """WGAN-GP penalty (Gulrajani et al. 2017), in the `gamma / 2` normalisation.
 
-    ``gamma / 2 * E_{x_hat} (||grad_x D(x_hat)|| - target)^2`` on the interpolates
-    ``x_hat = u x_real + (1 - u) x_fake``, ``u ~ U[0, 1]`` drawn per sample from ``key``
-    (``u = 1/2`` when ``key`` is None). Gulrajani's ``lambda`` is ``gamma / 2``
-    (``lambda = 10`` is ``gamma = 20``); Mescheder et al.'s Dirac-GAN study uses
-    ``gamma = 0.7, target = 1``. The norm is safe at zero.
+    `gamma / 2 * E_{x_hat} (||grad_x D(x_hat)|| - target)^2` on the interpolates
+    `x_hat = u x_real + (1 - u) x_fake`, `u ~ U[0, 1]` drawn per sample from `key`
+    (`u = 1/2` when `key` is None). Gulrajani's `lambda` is `gamma / 2`
+    (`lambda = 10` is `gamma = 20`); Mescheder et al.'s Dirac-GAN study uses
+    `gamma = 0.7, target = 1`. The norm is safe at zero.
 
     Args:
       gamma: penalty weight.
@@ -125,7 +125,7 @@ def combine(*regularizers: Regularizer) -> Regularizer:
       *regularizers: penalties with the signature of this module.
 
     Returns:
-      ``penalty(discriminator, x_real, x_fake, key) -> scalar``, the sum.
+      `penalty(discriminator, x_real, x_fake, key) -> scalar`, the sum.
     """
     if not regularizers or not all(callable(r) for r in regularizers):
         raise ValueError("regularizers: expected one or more penalties (callables)")
@@ -145,18 +145,18 @@ def combine(*regularizers: Regularizer) -> Regularizer:
 
 
 def squared_norm(tree) -> jax.Array:
-    """``||tree||^2``, the sum of squares of all leaves (smooth, safe at zero)."""
+    """`||tree||^2`, the sum of squares of all leaves (smooth, safe at zero)."""
     return sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(tree))
 
 
 def global_norm(tree) -> jax.Array:
-    """``||tree||`` with a finite derivative at zero (``optax.safe_norm``)."""
+    """`||tree||` with a finite derivative at zero (`optax.safe_norm`)."""
     flat = jnp.concatenate([jnp.ravel(x) for x in jax.tree.leaves(tree)])
     return optax.safe_norm(flat, 0.0)
 
 
 class RegularizerSpec(NamedTuple):
-    """A registry entry: ``factory(gamma) -> Regularizer`` and its default weight."""
+    """A registry entry: `factory(gamma) -> Regularizer` and its default weight."""
 
     name: str
     factory: Callable[[float | jax.Array], Regularizer] | None
@@ -173,36 +173,36 @@ def register(
     default: float = 1.0,
     doc: str = "",
 ) -> None:
-    """Adds ``factory(gamma) -> Regularizer`` under ``name`` (for :func:`get` and
-    ``--regularizer``); ``factory=None`` registers "no penalty"."""
+    """Adds `factory(gamma) -> Regularizer` under `name` (for `get` and
+    `--regularizer`); `factory=None` registers "no penalty"."""
     _REGULARIZERS[name] = RegularizerSpec(name, factory, default, doc)
 
 
 def names() -> tuple[str, ...]:
-    """The names accepted by :func:`get`."""
+    """The names accepted by `get`."""
     return tuple(_REGULARIZERS)
 
 
 def spec(name: str) -> RegularizerSpec:
-    """The :class:`RegularizerSpec` named ``name``."""
+    """The `RegularizerSpec` named `name`."""
     return _REGULARIZERS[check_choice("regularizer", name, names())]
 
 
 def describe(name: str) -> str:
-    """``name`` with its default weight, for help texts."""
+    """`name` with its default weight, for help texts."""
     s = spec(name)
     return s.name if s.factory is None else f"{s.name} (gamma {s.default:g})"
 
 
 def get(name: str, gamma: float | jax.Array | None = None) -> Regularizer | None:
-    """The penalty named ``name`` with weight ``gamma`` (default: its default).
+    """The penalty named `name` with weight `gamma` (default: its default).
 
-    ``"none"`` gives None (no penalty), which every game accepts.
+    `"none"` gives None (no penalty), which every game accepts.
 
-    Example: ``gd.regularizers.get("r1", 0.3)`` is ``gd.regularizers.r1(0.3)``.
+    Example: `gd.regularizers.get("r1", 0.3)` is `gd.regularizers.r1(0.3)`.
 
     Raises:
-      ValueError: naming ``regularizer`` when the name is unknown.
+      ValueError: naming `regularizer` when the name is unknown.
     """
     s = spec(name)
     if s.factory is None:

@@ -1,21 +1,21 @@
 """Saving and loading results: trajectories, sweep outputs, experiment results.
 
-``gd.save(path, result)`` writes any result value — a :class:`gamedyn.Trajectory`, the
-dict a :func:`gamedyn.sweep` returns, an experiment's result NamedTuple, or any
+`gd.save(path, result)` writes any result value — a `gamedyn.Trajectory`, the
+dict a `gamedyn.sweep` returns, an experiment's result NamedTuple, or any
 nesting of NamedTuples, dicts, tuples, lists, arrays and plain numbers/strings — to
-one ``.npz`` file that NumPy reads without pickle; ``gd.load(path)`` rebuilds the
+one `.npz` file that NumPy reads without pickle; `gd.load(path)` rebuilds the
 same value, arrays bit for bit.
 
-The format is open: every array is an ``.npz`` member ``leaf_00000``,
-``leaf_00001``, ..., and the member ``__gamedyn__`` is a JSON document (stored as a
-0-d unicode array) with ``format``, ``version``, ``gamedyn`` (the library version
-that wrote it) and ``tree``, the nesting as JSON: ``{"array": i}`` for array
-``leaf_i`` (``"key": true`` when it held PRNG keys, saved as their raw
-``uint32`` data), ``{"namedtuple": "module:QualName", "fields": {...}}``,
-``{"dict": [[key, node], ...]}``, ``{"tuple": [...]}``, ``{"list": [...]}`` and
-``{"value": v}`` for JSON scalars. Plain NumPy users get the arrays with
-``np.load(path)`` and the structure with
-``json.loads(np.load(path)["__gamedyn__"].item())``.
+The format is open: every array is an `.npz` member `leaf_00000`,
+`leaf_00001`, ..., and the member `__gamedyn__` is a JSON document (stored as a
+0-d unicode array) with `format`, `version`, `gamedyn` (the library version
+that wrote it) and `tree`, the nesting as JSON: `{"array": i}` for array
+`leaf_i` (`"key": true` when it held PRNG keys, saved as their raw
+`uint32` data), `{"namedtuple": "module:QualName", "fields": {...}}`,
+`{"dict": [[key, node], ...]}`, `{"tuple": [...]}`, `{"list": [...]}` and
+`{"value": v}` for JSON scalars. Plain NumPy users get the arrays with
+`np.load(path)` and the structure with
+`json.loads(np.load(path)["__gamedyn__"].item())`.
 """
 
 from __future__ import annotations
@@ -86,11 +86,11 @@ def _encode(node: Any, arrays: list[np.ndarray]) -> Any:
 
 
 def save(path: str | os.PathLike, result: Any) -> str:
-    """Writes ``result`` to ``path`` (``.npz`` appended when missing).
+    """Writes `result` to `path` (`.npz` appended when missing).
 
     Args:
       path: the file to write.
-      result: a :class:`gamedyn.Trajectory`, a sweep's output, an experiment's
+      result: a `gamedyn.Trajectory`, a sweep's output, an experiment's
         result, or any nesting of NamedTuples, dicts, tuples, lists, arrays
         (JAX or NumPy, PRNG keys included), numbers, strings and None.
 
@@ -164,7 +164,7 @@ def _decode(node: Any, data) -> Any:
 
 
 def load(path: str | os.PathLike) -> Any:
-    """Reads a result written by :func:`save`.
+    """Reads a result written by `save`.
 
     NamedTuples of gamedyn (and optax's optimizer states) come back as their types
     (a type this version does not have comes back as a dict of its fields); JAX

@@ -1,4 +1,4 @@
-"""Running an update rule: one jit-compiled ``lax.scan`` per run."""
+"""Running an update rule: one jit-compiled `lax.scan` per run."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from gamedyn._validate import check_int, check_key
 from gamedyn.dynamics._base import Dynamics
 
 METRICS = ("losses", "grad_norms", "hamiltonian", "distance")
-"""Names accepted by ``simulate(..., metrics=...)``."""
+"""Names accepted by `simulate(..., metrics=...)`."""
 
 
 class Trajectory(NamedTuple):
@@ -23,17 +23,17 @@ class Trajectory(NamedTuple):
 
     Attributes:
       params: the parameters stacked on a leading axis: the start, then the params after
-        every ``every`` steps (``num_steps // every + 1`` records); None when the run
-        was made with ``record_params=False``.
+        every `every` steps (`num_steps // every + 1` records); None when the run
+        was made with `record_params=False`.
       final: the params after the last step.
       diverged_step: int array, the first step (1-based, counted from the run's
-        ``start_step``, so a continued run reports global steps) whose params or
+        `start_step`, so a continued run reports global steps) whose params or
         the update rule's state (optimizer moments, ...) are not all finite, or
-        -1. From that step on the run is over: later records and ``final`` are NaN
-        (so are the metrics; ``state`` is not meaningful).
-      steps: the global step index of each record (``start_step``,
-        ``start_step + every``, ...).
-      metrics: dict of per-record metrics (see :func:`simulate`).
+        -1. From that step on the run is over: later records and `final` are NaN
+        (so are the metrics; `state` is not meaningful).
+      steps: the global step index of each record (`start_step`,
+        `start_step + every`, ...).
+      metrics: dict of per-record metrics (see `simulate`).
       state: the dynamics' state after the last step (to continue the run).
     """
 
@@ -77,7 +77,7 @@ class Trajectory(NamedTuple):
 
 
 def _all_finite(tree) -> jax.Array:
-    """Whether every floating-point leaf of ``tree`` is finite (other leaves, such
+    """Whether every floating-point leaf of `tree` is finite (other leaves, such
     as step counters and PRNG keys, are ignored)."""
     leaves = [
         x
@@ -214,17 +214,17 @@ def simulate(
     record_params: bool = True,
     unroll: int | bool = 1,
 ) -> Trajectory:
-    """Runs ``num_steps`` steps of ``dynamics`` from ``params`` in one ``lax.scan``.
+    """Runs `num_steps` steps of `dynamics` from `params` in one `lax.scan`.
 
     The run is jit-compiled (a second call with the same dynamics, settings and
-    shapes does not re-trace), works under ``jax.vmap`` and on any device, and never
+    shapes does not re-trace), works under `jax.vmap` and on any device, and never
     raises on divergence: the first step whose params are not finite is reported in
-    ``diverged_step`` and later records are NaN.
+    `diverged_step` and later records are NaN.
 
-    Keys follow the global step: step ``t`` of the run (0-based) uses
-    ``fold_in(key, start_step + t)``. So a run continued from its own end,
-    ``b = simulate(dyn, a.final, m, key, state=a.state, start_step=n)`` after
-    ``a = simulate(dyn, p, n, key)``, equals one unbroken run of ``n + m`` steps to
+    Keys follow the global step: step `t` of the run (0-based) uses
+    `fold_in(key, start_step + t)`. So a run continued from its own end,
+    `b = simulate(dyn, a.final, m, key, state=a.state, start_step=n)` after
+    `a = simulate(dyn, p, n, key)`, equals one unbroken run of `n + m` steps to
     the last bit (same backend), minibatches and noise included.
 
     Args:
@@ -232,28 +232,28 @@ def simulate(
       params: the start, a tuple with one pytree per player (finite floats).
       num_steps: number of steps (integer >= 0).
       key: PRNG key (or integer seed) for stochastic games; None means
-        ``jax.random.key(0)``.
-      every: record the params every ``every`` steps (integer >= 1).
-      state: the dynamics' state to start from (default ``dynamics.init(params)``),
-        e.g. ``trajectory.state`` to continue a run.
+        `jax.random.key(0)`.
+      every: record the params every `every` steps (integer >= 1).
+      state: the dynamics' state to start from (default `dynamics.init(params)`),
+        e.g. `trajectory.state` to continue a run.
       start_step: the global index of the first step (integer >= 0, may be
-        traced): keys, ``steps`` and ``diverged_step`` count from it.
-      metrics: names from :data:`METRICS` to record with the params: ``"losses"``
-        (``(n,)`` players' losses), ``"grad_norms"`` (``(n,)`` norms of each player's
-        ``grad_i L_i``), ``"hamiltonian"`` (``1/2 ||xi||^2``), ``"distance"`` (to
-        ``equilibrium``). All but ``"distance"`` need ``game``.
+        traced): keys, `steps` and `diverged_step` count from it.
+      metrics: names from `METRICS` to record with the params: `"losses"`
+        (`(n,)` players' losses), `"grad_norms"` (`(n,)` norms of each player's
+        `grad_i L_i`), `"hamiltonian"` (`1/2 ||xi||^2`), `"distance"` (to
+        `equilibrium`). All but `"distance"` need `game`.
       game: the game, for the metrics.
-      equilibrium: params of a known equilibrium, for ``"distance"``.
+      equilibrium: params of a known equilibrium, for `"distance"`.
       record_params: keep the params at every record (default). With False the
-        trajectory keeps only the metrics, ``final`` and ``state``
-        (``params=None``), so memory no longer grows with the parameter count times
+        trajectory keeps only the metrics, `final` and `state`
+        (`params=None`), so memory no longer grows with the parameter count times
         the number of records.
-      unroll: ``lax.scan``'s unrolling of the inner loop (``True`` compiles the
+      unroll: `lax.scan`'s unrolling of the inner loop (`True` compiles the
         steps between records as straight-line code, faster for convolutional
         models on XLA:CPU; results are bitwise identical).
 
     Returns:
-      A :class:`Trajectory`.
+      A `Trajectory`.
     """
     check_params(params)
     check_int("num_steps", num_steps, 0)

@@ -1,13 +1,13 @@
 """Hyperparameter sweeps: one compiled, vmapped, chunked and sharded program per grid.
 
-:func:`sweep` evaluates a function on the Cartesian product of a grid of
+`sweep` evaluates a function on the Cartesian product of a grid of
 hyperparameters. The configurations are flattened, cut into chunks of bounded size,
-and each chunk is split over a 1-D :class:`jax.sharding.Mesh` of devices with
-:func:`jax.shard_map`: every device ``vmap``-s the function over its share. The same
+and each chunk is split over a 1-D `jax.sharding.Mesh` of devices with
+`jax.shard_map`: every device `vmap`-s the function over its share. The same
 call runs on one CPU, on several GPUs, or on several hosts after
-:func:`gamedyn.distributed.initialize` (every process makes the same call and
-receives the whole result; see ``docs/multihost.md``). Studies built on it (the
-Dirac-GAN phase diagrams) live in :mod:`gamedyn.experiments`.
+`gamedyn.distributed.initialize` (every process makes the same call and
+receives the whole result; see `docs/multihost.md`). Studies built on it (the
+Dirac-GAN phase diagrams) live in `gamedyn.experiments`.
 """
 
 from __future__ import annotations
@@ -27,19 +27,19 @@ _AXIS = "configs"
 
 
 def sweep_keys(key: jax.Array | int, num: int) -> jax.Array:
-    """``num`` independent PRNG keys derived reproducibly from one key: a seed axis.
+    """`num` independent PRNG keys derived reproducibly from one key: a seed axis.
 
-    ``sweep_keys(key, n)[i]`` is ``jax.random.split(key, n)[i]``; the same ``key``
+    `sweep_keys(key, n)[i]` is `jax.random.split(key, n)[i]`; the same `key`
     (or integer seed) always gives the same keys, so a sweep with a seed axis is
-    reproducible. Use it as a grid value, ``grid = {"key": sweep_keys(0, 8), ...}``,
-    and let ``fn`` take ``key``.
+    reproducible. Use it as a grid value, `grid = {"key": sweep_keys(0, 8), ...}`,
+    and let `fn` take `key`.
 
     Args:
-      key: a PRNG key (new-style or raw ``uint32[2]``) or an integer seed.
+      key: a PRNG key (new-style or raw `uint32[2]`) or an integer seed.
       num: number of keys (integer >= 1).
 
     Returns:
-      A 1-D array of ``num`` new-style PRNG keys.
+      A 1-D array of `num` new-style PRNG keys.
     """
     if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
         raise ValueError(f"num: expected an integer >= 1, got {num!r}")
@@ -154,7 +154,7 @@ def _build(
     per_device: int,
     devices: tuple[Any, ...],
 ):
-    """The jitted ``program(start, *values)`` evaluating one chunk of configs."""
+    """The jitted `program(start, *values)` evaluating one chunk of configs."""
     mesh = Mesh(np.asarray(devices, dtype=object), (_AXIS,))
     total = math.prod(sizes)
 
@@ -186,11 +186,11 @@ def _program(fn, names, sizes, per_device, devices):
 
 
 def _put(value: Any, sharding: NamedSharding, check: bool = True) -> jax.Array:
-    """``value`` replicated on the devices of ``sharding``.
+    """`value` replicated on the devices of `sharding`.
 
     Across processes, every process places its own copy: arrays of this process go
     through the host (PRNG keys as their key data), in JAX's dtype (float32 without
-    x64). With ``check``, :func:`jax.device_put` verifies that every process passed
+    x64). With `check`, `jax.device_put` verifies that every process passed
     the same value (a collective); without, the copies are trusted (a chunk's
     offset, computed alike everywhere).
     """
@@ -228,44 +228,44 @@ def sweep(
     devices: Sequence[Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Any:
-    """Evaluates ``fn`` on the Cartesian product of ``grid``, in one compiled program.
+    """Evaluates `fn` on the Cartesian product of `grid`, in one compiled program.
 
-    The ``N = prod_k len(grid[k])`` configurations are numbered in C order (the last
-    key varies fastest) and evaluated ``chunk_size`` at a time; each chunk is
+    The `N = prod_k len(grid[k])` configurations are numbered in C order (the last
+    key varies fastest) and evaluated `chunk_size` at a time; each chunk is
     padded to a multiple of the number of devices, split over a 1-D mesh of
-    ``devices`` (:func:`jax.shard_map`), ``jax.vmap``-ed on each device, and the
+    `devices` (`jax.shard_map`), `jax.vmap`-ed on each device, and the
     padding (repeats of the last configuration) is trimmed. The program depends only
-    on ``fn``, the grid's names, sizes and dtypes, the chunk size and the devices: it
+    on `fn`, the grid's names, sizes and dtypes, the chunk size and the devices: it
     is traced once and reused for every chunk and for later calls with new values
-    of the same shapes. ``fn`` never stops the sweep: a configuration whose run
-    diverges leaves its NaN (or the flag ``fn`` returns, e.g.
-    ``Trajectory.diverged_step``) in its cell.
+    of the same shapes. `fn` never stops the sweep: a configuration whose run
+    diverges leaves its NaN (or the flag `fn` returns, e.g.
+    `Trajectory.diverged_step`) in its cell.
 
-    On several processes (hosts), call :func:`gamedyn.distributed.initialize`
-    first and make the same call in every process: ``devices`` defaults to all
+    On several processes (hosts), call `gamedyn.distributed.initialize`
+    first and make the same call in every process: `devices` defaults to all
     global devices, each chunk is computed by all of them and gathered
-    (:func:`jax.experimental.multihost_utils.process_allgather`), and every process
-    receives the whole result and calls ``progress``; write files and draw
-    progress on one process (:func:`gamedyn.distributed.is_writer`). With
-    ``devices=jax.local_devices()`` each process instead sweeps the grid alone,
+    (`jax.experimental.multihost_utils.process_allgather`), and every process
+    receives the whole result and calls `progress`; write files and draw
+    progress on one process (`gamedyn.distributed.is_writer`). With
+    `devices=jax.local_devices()` each process instead sweeps the grid alone,
     without communicating.
 
     Args:
-      fn: ``fn(**point) -> pytree of arrays``, where ``point`` maps each grid name
+      fn: `fn(**point) -> pytree of arrays`, where `point` maps each grid name
         to one value; traceable with JAX (it is vmapped and jit-compiled).
       grid: dict name -> 1-D array of values (numbers or PRNG keys, see
-        :func:`sweep_keys`). Names must be arguments of ``fn``.
+        `sweep_keys`). Names must be arguments of `fn`.
       chunk_size: configurations per compiled call (rounded up to a multiple of the
         number of devices); bounds the memory to one chunk's intermediates. None
         evaluates the whole grid at once.
       devices: the devices to shard the configurations over; default
-        ``jax.devices()``.
-      progress: ``progress(done, total)`` called after each chunk with the number
+        `jax.devices()`.
+      progress: `progress(done, total)` called after each chunk with the number
         of configurations finished (e.g. to advance a progress bar).
 
     Returns:
-      ``fn``'s output pytree with NumPy leaves of shape
-      ``(len(grid[k1]), len(grid[k2]), ...) + fn's own leaf shape``, keys in the
+      `fn`'s output pytree with NumPy leaves of shape
+      `(len(grid[k1]), len(grid[k2]), ...) + fn's own leaf shape`, keys in the
       dict's order.
 
     Examples:

@@ -11,18 +11,18 @@ import optax
 
 
 def clip_params(clip: float | jax.Array) -> optax.GradientTransformation:
-    """Keeps parameters in ``[-clip, clip]``: WGAN weight clipping (Arjovsky et al.
+    """Keeps parameters in `[-clip, clip]`: WGAN weight clipping (Arjovsky et al.
     2017).
 
-    Chain it *after* the optimizer (``optax.chain(optax.sgd(h), clip_params(c))``): the
-    update becomes ``clip(w + u, -c, c) - w``, so the new parameters are the clipped
-    ones, exactly as the reference code post-processes each step. Needs ``params``.
+    Chain it *after* the optimizer (`optax.chain(optax.sgd(h), clip_params(c))`): the
+    update becomes `clip(w + u, -c, c) - w`, so the new parameters are the clipped
+    ones, exactly as the reference code post-processes each step. Needs `params`.
 
     Args:
-      clip: the bound ``c > 0``.
+      clip: the bound `c > 0`.
 
     Returns:
-      An ``optax.GradientTransformation``.
+      An `optax.GradientTransformation`.
     """
     if isinstance(clip, (int, float)) and clip <= 0:
         raise ValueError(f"clip: expected a positive number, got {clip}")
@@ -53,23 +53,23 @@ def ttur(
 ) -> tuple[optax.GradientTransformation, ...]:
     """Two time-scale update rule (Heusel et al. 2017): one optimizer per player.
 
-    Builds ``optimizer(generator_lr, **kwargs)`` for each generator and
-    ``optimizer(discriminator_lr, **kwargs)`` for each discriminator, in the players'
+    Builds `optimizer(generator_lr, **kwargs)` for each generator and
+    `optimizer(discriminator_lr, **kwargs)` for each discriminator, in the players'
     order (generators first, discriminators last): the tuple every
-    :mod:`gamedyn.dynamics` rule accepts. Heusel et al. use Adam with a discriminator
-    rate several times the generator's (e.g. ``1e-4`` and ``3e-4``).
+    `gamedyn.dynamics` rule accepts. Heusel et al. use Adam with a discriminator
+    rate several times the generator's (e.g. `1e-4` and `3e-4`).
 
     Args:
       optimizer: an optax factory whose first argument is the learning rate, e.g.
-        ``optax.adam``.
+        `optax.adam`.
       generator_lr: the generators' rate.
       discriminator_lr: the discriminators' rate.
       num_generators: number of generator players.
       num_discriminators: number of discriminator players.
-      **kwargs: passed on to ``optimizer`` (e.g. ``b1=0.5``).
+      **kwargs: passed on to `optimizer` (e.g. `b1=0.5`).
 
     Returns:
-      A tuple of ``num_generators + num_discriminators`` optax transformations.
+      A tuple of `num_generators + num_discriminators` optax transformations.
 
     References:
       Heusel et al. 2017, GANs Trained by a Two Time-Scale Update Rule Converge to a
@@ -98,7 +98,7 @@ def ttur(
 
 
 class LossBalanceState(NamedTuple):
-    """State of :func:`scale_by_loss_balance`.
+    """State of `scale_by_loss_balance`.
 
     Attributes:
       average: exponential moving average of the player's loss.
@@ -119,29 +119,29 @@ def scale_by_loss_balance(
 ) -> optax.GradientTransformationExtraArgs:
     """Adapts a player's step size to how far its loss is from the balanced value.
 
-    ``a_t = decay a_{t-1} + (1 - decay) L_t`` (``a_0 = reference``) and the updates are
-    multiplied by ``s_t = clip(exp(sensitivity (a_t - reference)), min_scale,
-    max_scale)``: a player whose smoothed loss is above its value at the equilibrium
+    `a_t = decay a_{t-1} + (1 - decay) L_t` (`a_0 = reference`) and the updates are
+    multiplied by `s_t = clip(exp(sensitivity (a_t - reference)), min_scale,
+    max_scale)`: a player whose smoothed loss is above its value at the equilibrium
     (it is losing) takes larger steps, a player below it (winning) smaller ones, which
     keeps the players in balance. For the standard GAN the discriminator's loss at the
-    equilibrium ``D = 0`` is ``2 log 2`` and the non-saturating generator's is
-    ``log 2``. This is the loss-balance idea of BEGAN (Berthelot et al. 2017, where a
-    balance term ``k_t`` is driven by the losses' gap) acting on the step size.
+    equilibrium `D = 0` is `2 log 2` and the non-saturating generator's is
+    `log 2`. This is the loss-balance idea of BEGAN (Berthelot et al. 2017, where a
+    balance term `k_t` is driven by the losses' gap) acting on the step size.
 
-    ``update(updates, state, params=None, *, loss)`` needs the player's current loss
-    as the extra argument ``loss``; :func:`gamedyn.dynamics.simultaneous_with_loss`
+    `update(updates, state, params=None, *, loss)` needs the player's current loss
+    as the extra argument `loss`; `gamedyn.dynamics.simultaneous_with_loss`
     passes it. Chain it with an optimizer:
-    ``optax.chain(optax.adam(1e-3), scale_by_loss_balance(...))``.
+    `optax.chain(optax.adam(1e-3), scale_by_loss_balance(...))`.
 
     Args:
       reference: the player's loss at the equilibrium.
       sensitivity: how strongly the gap changes the scale.
-      decay: EMA decay of the loss, in ``[0, 1)``.
-      min_scale, max_scale: bounds of the factor, ``0 < min_scale <= 1 <= max_scale``.
+      decay: EMA decay of the loss, in `[0, 1)`.
+      min_scale, max_scale: bounds of the factor, `0 < min_scale <= 1 <= max_scale`.
 
     Returns:
-      An ``optax.GradientTransformationExtraArgs`` with state
-      :class:`LossBalanceState`.
+      An `optax.GradientTransformationExtraArgs` with state
+      `LossBalanceState`.
     """
     if isinstance(decay, (int, float)) and not 0 <= decay < 1:
         raise ValueError(f"decay: expected a number in [0, 1), got {decay}")

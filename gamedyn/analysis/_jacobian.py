@@ -1,10 +1,10 @@
 """Dense Jacobians of a game's vector field and of an update rule's step map.
 
 Sign convention: the Jacobian is that of the players' *descent* gradients
-``xi = (grad_1 L_1, ..., grad_n L_n)``, so a fixed point is locally asymptotically
-stable under gradient flow ``dw/dt = -xi(w)`` iff every eigenvalue of ``J`` has a
-positive real part, and a step map ``w <- F(w)`` converges locally iff the spectral
-radius of ``dF/dw`` is below 1 (Mescheder, Nowozin, Geiger 2017).
+`xi = (grad_1 L_1, ..., grad_n L_n)`, so a fixed point is locally asymptotically
+stable under gradient flow `dw/dt = -xi(w)` iff every eigenvalue of `J` has a
+positive real part, and a step map `w <- F(w)` converges locally iff the spectral
+radius of `dF/dw` is below 1 (Mescheder, Nowozin, Geiger 2017).
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ def check_float_params(params: Any, name: str = "params") -> Params:
 
 
 def ravel_players(params: Params) -> tuple[jax.Array, Callable[[jax.Array], Params]]:
-    """Flattens per-player params, players in order, each in ``ravel_pytree`` order.
+    """Flattens per-player params, players in order, each in `ravel_pytree` order.
 
     Returns:
-      ``(flat, unravel)``: the ``(n,)`` vector and its inverse.
+      `(flat, unravel)`: the `(n,)` vector and its inverse.
     """
     flats, unravels = zip(*(ravel_pytree(p) for p in params), strict=True)
     sizes = [f.size for f in flats]
@@ -72,7 +72,7 @@ def ravel_players(params: Params) -> tuple[jax.Array, Callable[[jax.Array], Para
 
 
 def player_sizes(params: Params) -> tuple[int, ...]:
-    """Number of scalars of each player, in the order of :func:`jacobian`."""
+    """Number of scalars of each player, in the order of `jacobian`."""
     check_params(params)
     return tuple(int(sum(np.size(x) for x in jax.tree.leaves(p))) for p in params)
 
@@ -83,8 +83,8 @@ def flat_vector_field(
     """The vector field as a map on flat vectors.
 
     Returns:
-      ``(field, w0, unravel)``: ``field(w) = ravel(xi(unravel(w), key))``, the flat
-      point ``w0`` and the inverse of the flattening.
+      `(field, w0, unravel)`: `field(w) = ravel(xi(unravel(w), key))`, the flat
+      point `w0` and the inverse of the flattening.
     """
     key = check_key("key", key)
     params = check_float_params(params)
@@ -98,7 +98,7 @@ def flat_vector_field(
 
 
 def _cached(factory: Callable[..., Any]) -> Callable[..., Any]:
-    """Memoises ``factory`` on its (hashable) arguments, so that repeated analyses of
+    """Memoises `factory` on its (hashable) arguments, so that repeated analyses of
     the same game reuse compiled functions; unhashable arguments are not cached."""
     cached = functools.lru_cache(maxsize=32)(factory)
 
@@ -112,7 +112,7 @@ def _cached(factory: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class Compiled(NamedTuple):
-    """Jitted functions of ``(params, key)`` on the flattened vector field."""
+    """Jitted functions of `(params, key)` on the flattened vector field."""
 
     field: Callable[..., jax.Array]
     jacobian: Callable[..., jax.Array]
@@ -154,7 +154,7 @@ def compiled(game: Game) -> Compiled:
 
 @_cached
 def compiled_player(game: Game, player: int) -> tuple[Callable, Callable]:
-    """``(hessian, hvp)`` of player ``player``'s own loss, jitted once per game."""
+    """`(hessian, hvp)` of player `player`'s own loss, jitted once per game."""
     loss = player_loss(game, player)
 
     def flat(params, key):
@@ -173,12 +173,12 @@ def compiled_player(game: Game, player: int) -> tuple[Callable, Callable]:
 
 
 def jacobian(game: Game, params: Params, *, key: jax.Array | None = None) -> jax.Array:
-    """The Jacobian of the simultaneous gradient, ``J = d xi / d w``.
+    """The Jacobian of the simultaneous gradient, `J = d xi / d w`.
 
-    ``xi = (grad_1 L_1, ..., grad_n L_n)`` flattened with the players in order and,
-    within a player, in :func:`jax.flatten_util.ravel_pytree` order. The diagonal blocks
-    are the players' own Hessians ``grad^2_i L_i``; in a zero-sum game the off-diagonal
-    blocks are ``B`` and ``-B^T``. Built from ``n`` forward-mode JVPs (``jacfwd``).
+    `xi = (grad_1 L_1, ..., grad_n L_n)` flattened with the players in order and,
+    within a player, in `jax.flatten_util.ravel_pytree` order. The diagonal blocks
+    are the players' own Hessians `grad^2_i L_i`; in a zero-sum game the off-diagonal
+    blocks are `B` and `-B^T`. Built from `n` forward-mode JVPs (`jacfwd`).
 
     Args:
       game: the game.
@@ -188,11 +188,11 @@ def jacobian(game: Game, params: Params, *, key: jax.Array | None = None) -> jax
         minibatch); None for a deterministic game.
 
     Returns:
-      ``(n, n)`` array in the dtype of ``params`` (float64 under x64 with float64
+      `(n, n)` array in the dtype of `params` (float64 under x64 with float64
       params).
 
     Raises:
-      ValueError: if ``params`` is not a tuple or has integer leaves.
+      ValueError: if `params` is not a tuple or has integer leaves.
     """
     key = check_key("key", key)
     params = check_float_params(params)
@@ -202,8 +202,8 @@ def jacobian(game: Game, params: Params, *, key: jax.Array | None = None) -> jax
 def hessian_blocks(
     game: Game, params: Params, *, key: jax.Array | None = None
 ) -> tuple[jax.Array, ...]:
-    """Each player's Hessian of its own loss, ``grad^2_i L_i`` (the diagonal blocks of
-    :func:`jacobian`), as ``(n_i, n_i)`` arrays."""
+    """Each player's Hessian of its own loss, `grad^2_i L_i` (the diagonal blocks of
+    `jacobian`), as `(n_i, n_i)` arrays."""
     key = check_key("key", key)
     params = check_float_params(params)
     return tuple(compiled_player(game, i)[0](params, key) for i in range(len(params)))
@@ -212,14 +212,14 @@ def hessian_blocks(
 def eigenvalues(
     game: Game, params: Params, *, key: jax.Array | None = None
 ) -> np.ndarray:
-    """All eigenvalues of the game Jacobian :func:`jacobian` (dense, LAPACK on host).
+    """All eigenvalues of the game Jacobian `jacobian` (dense, LAPACK on host).
 
     Positive real parts everywhere means a locally stable fixed point of gradient
-    flow; purely imaginary ones (the unregularized Dirac-GAN, ``+-f'(0) i``) mean
+    flow; purely imaginary ones (the unregularized Dirac-GAN, `+-f'(0) i`) mean
     rotation.
 
     Returns:
-      complex NumPy array of shape ``(n,)`` (complex128 for float64 params), sorted by
+      complex NumPy array of shape `(n,)` (complex128 for float64 params), sorted by
       decreasing real part, then decreasing imaginary part.
     """
     key = check_key("key", key)
@@ -284,13 +284,13 @@ def flat_step(
     state: Any = None,
     key: jax.Array | None = None,
 ) -> tuple[Callable[[jax.Array], jax.Array], jax.Array, Callable[[jax.Array], Any]]:
-    """One step of ``dynamics`` as a map on the floating-point leaves of
-    ``(params, state)``; integer and boolean leaves (step counts, flags) are held
+    """One step of `dynamics` as a map on the floating-point leaves of
+    `(params, state)`; integer and boolean leaves (step counts, flags) are held
     fixed.
 
     Returns:
-      ``(step, z0, rebuild)``: ``step(z)`` the flat next point, ``z0`` the flat point,
-      ``rebuild(z) -> (params, state)``.
+      `(step, z0, rebuild)`: `step(z)` the flat next point, `z0` the flat point,
+      `rebuild(z) -> (params, state)`.
     """
     key = check_key("key", key)
     params, state = _with_state(dynamics, params, state)
@@ -315,12 +315,12 @@ def _dynamics_period(dynamics: Dynamics) -> int:
 
 
 def _float_part(tree: Any) -> jax.Array:
-    """The floating-point leaves of ``tree``, flattened (``ravel_pytree`` order)."""
+    """The floating-point leaves of `tree`, flattened (`ravel_pytree` order)."""
     return ravel_pytree([x for x in jax.tree.leaves(tree) if _is_float(x)])[0]
 
 
 def _with_floats(z: jax.Array, like: Any) -> Any:
-    """``like`` with its floating-point leaves replaced by the flat vector ``z``."""
+    """`like` with its floating-point leaves replaced by the flat vector `z`."""
     leaves, treedef = jax.tree.flatten(like)
     floats = [x for x in leaves if _is_float(x)]
     new = iter(ravel_pytree(floats)[1](z))
@@ -328,9 +328,9 @@ def _with_floats(z: jax.Array, like: Any) -> Any:
 
 
 def _flat_map(dynamics: Dynamics, like: Any, key, steps: int):
-    """``z -> floats(F^steps(with_floats(z, like)))``: ``steps`` steps of the rule
-    as a map on the floating-point leaves of ``(params, state)``; integer and
-    boolean leaves (counters, flags) start from ``like`` and evolve with the
+    """`z -> floats(F^steps(with_floats(z, like)))`: `steps` steps of the rule
+    as a map on the floating-point leaves of `(params, state)`; integer and
+    boolean leaves (counters, flags) start from `like` and evolve with the
     steps."""
     dtypes = [jnp.result_type(x) for x in jax.tree.leaves(like) if _is_float(x)]
 
@@ -362,12 +362,12 @@ class _Steps(NamedTuple):
 
 @_cached
 def _compiled_steps(dynamics: Dynamics, steps: int) -> _Steps:
-    """Jitted once per dynamics and number of steps: ``advance(params, state,
-    key)`` (``steps`` steps), the Jacobian of those steps, and ``steady(params,
-    state, key) -> (state_s, jacobian, params_after, state_after_one_step)``: the
-    state advanced by ``steps`` steps at ``params``, the Jacobian of ``steps``
+    """Jitted once per dynamics and number of steps: `advance(params, state,
+    key)` (`steps` steps), the Jacobian of those steps, and `steady(params,
+    state, key) -> (state_s, jacobian, params_after, state_after_one_step)`: the
+    state advanced by `steps` steps at `params`, the Jacobian of `steps`
     steps from there, the params after them and the state after one step (one
-    compiled program for :func:`spectral_radius`)."""
+    compiled program for `spectral_radius`)."""
 
     def advance(params, state, key):
         return jax.lax.fori_loop(
@@ -399,8 +399,8 @@ def _compiled_steps(dynamics: Dynamics, steps: int) -> _Steps:
 
 @_cached
 def _compiled_probe(dynamics: Dynamics, steps: int) -> Callable[..., jax.Array]:
-    """``probe(params, state, key, v)``: the products ``J_j v`` of the one-step
-    Jacobians ``J_j`` along ``steps`` consecutive steps, ``(steps, m)``."""
+    """`probe(params, state, key, v)`: the products `J_j v` of the one-step
+    Jacobians `J_j` along `steps` consecutive steps, `(steps, m)`."""
 
     def probe(params, state, key, v):
         def body(tree, _):
@@ -430,8 +430,8 @@ def _periodic_tolerance(dtype) -> float:
 
 def _check_periodic(dynamics: Dynamics, params, state, after, key, period: int) -> None:
     """Raises when the step changes with a counter of the state other than with
-    the declared ``period`` (checked with Jacobian-vector products along
-    ``period + max(period, 16)`` steps); ``after`` is the state one step later."""
+    the declared `period` (checked with Jacobian-vector products along
+    `period + max(period, 16)` steps); `after` is the state one step later."""
     before, now = _fixed_leaves(state), _fixed_leaves(after)
     if all(np.array_equal(a, b) for a, b in zip(before, now, strict=True)):
         return  # no counter moves: the step map is the same at every step
@@ -458,8 +458,8 @@ def _check_periodic(dynamics: Dynamics, params, state, after, key, period: int) 
 
 
 def _steady(dynamics: Dynamics, params, state, key):
-    """``(period, state, jacobian, params after one period)`` in the steady state:
-    the state advanced by one period at ``params`` (the memory and flags of the
+    """`(period, state, jacobian, params after one period)` in the steady state:
+    the state advanced by one period at `params` (the memory and flags of the
     rule at their steady values, counters at the same phase), after checking that
     the step is periodic with that period."""
     period = _dynamics_period(dynamics)
@@ -478,41 +478,41 @@ def update_jacobian(
     key: jax.Array | None = None,
     steps: int | None = None,
 ) -> jax.Array:
-    """The Jacobian of an update rule's step map at ``params``, over one period.
+    """The Jacobian of an update rule's step map at `params`, over one period.
 
-    ``z`` collects every floating-point leaf of ``(params, state)`` (params first,
-    in :func:`jax.tree.flatten` order); integer and boolean leaves (optax step
+    `z` collects every floating-point leaf of `(params, state)` (params first,
+    in `jax.tree.flatten` order); integer and boolean leaves (optax step
     counts, lookahead's count) are not differentiated but advance with the steps.
     The memory of stateful rules (optimistic's previous update, momentum's trace,
-    Adam's moments) is part of ``z``, so the spectrum is the true local rate.
+    Adam's moments) is part of `z`, so the spectrum is the true local rate.
 
-    By default (``steps=None``) the Jacobian is that of the rule in its steady
-    state, ``dF^p/dz`` for one period ``p = dynamics.period`` (the product of the
-    ``p`` one-step Jacobians; ``p = 1`` for every rule but lookahead): ``state``
-    (default ``dynamics.init(params)``) is first advanced by one period at
-    ``params``, so that memory and flags take their steady values (optimistic's
-    ``initial="plain"`` first step is skipped) while counters keep their phase,
-    and the step is checked to be periodic with period ``p``. Its spectral radius
-    is ``rho^p``, ``rho`` the rate per step (:func:`spectral_radius`).
+    By default (`steps=None`) the Jacobian is that of the rule in its steady
+    state, `dF^p/dz` for one period `p = dynamics.period` (the product of the
+    `p` one-step Jacobians; `p = 1` for every rule but lookahead): `state`
+    (default `dynamics.init(params)`) is first advanced by one period at
+    `params`, so that memory and flags take their steady values (optimistic's
+    `initial="plain"` first step is skipped) while counters keep their phase,
+    and the step is checked to be periodic with period `p`. Its spectral radius
+    is `rho^p`, `rho` the rate per step (`spectral_radius`).
 
     Args:
       dynamics: the update rule.
       params: per-player params (a fixed point, for rates).
-      state: the rule's state; defaults to ``dynamics.init(params)``.
+      state: the rule's state; defaults to `dynamics.init(params)`.
       key: fixed PRNG key for a stochastic game (None for deterministic games),
         used by every step.
       steps: None (one period in the steady state), or a number of steps: the
-        Jacobian of exactly that many steps from ``state`` as given, with no
+        Jacobian of exactly that many steps from `state` as given, with no
         settling and no check.
 
     Returns:
-      ``(m, m)`` array, ``m`` the number of floating-point scalars in
-      ``(params, state)``.
+      `(m, m)` array, `m` the number of floating-point scalars in
+      `(params, state)`.
 
     Raises:
-      TypeError: when ``dynamics`` is not a :class:`gamedyn.Dynamics`.
-      ValueError: when ``steps`` is None and the step changes with a counter of
-        the state other than with ``dynamics.period`` (Adam's bias correction, a
+      TypeError: when `dynamics` is not a `gamedyn.Dynamics`.
+      ValueError: when `steps` is None and the step changes with a counter of
+        the state other than with `dynamics.period` (Adam's bias correction, a
         learning-rate schedule, a wrapper that dropped the period): no constant
         linearisation exists.
     """
@@ -527,8 +527,8 @@ def update_jacobian(
 def step_displacement(
     dynamics: Dynamics, params: Params, state: Any = None, key=None, steps: int = 1
 ) -> tuple[float, float]:
-    """``(||params' - params||, ||params||)`` after ``steps`` steps of
-    ``dynamics``."""
+    """`(||params' - params||, ||params||)` after `steps` steps of
+    `dynamics`."""
     key = check_key("key", key)
     params, state = _with_state(dynamics, params, state)
     new, _ = _compiled_steps(dynamics, steps).advance(params, state, key)
@@ -560,24 +560,24 @@ def spectral_radius(
     key: jax.Array | None = None,
 ) -> float:
     """The local linear rate per step of an update rule at the fixed point
-    ``params``: below 1 iff the rule converges locally, at that rate.
+    `params`: below 1 iff the rule converges locally, at that rate.
 
-    ``rho = rho(dF^p/dz)^(1/p)``: the spectral radius of :func:`update_jacobian`
-    over one period ``p = dynamics.period`` in the rule's steady state, taken per
+    `rho = rho(dF^p/dz)^(1/p)`: the spectral radius of `update_jacobian`
+    over one period `p = dynamics.period` in the rule's steady state, taken per
     step (Floquet's multipliers of a periodic map). For rules with memory the
-    memory is included (optimistic: ``mu^2 - (1 - 2z) mu - z = 0``); for
-    lookahead over ``k`` steps of a rule with step matrix ``S``,
-    ``rho((1 - alpha) I + alpha S^k)^(1/k)``. Any ``state`` the user holds gives
+    memory is included (optimistic: `mu^2 - (1 - 2z) mu - z = 0`); for
+    lookahead over `k` steps of a rule with step matrix `S`,
+    `rho((1 - alpha) I + alpha S^k)^(1/k)`. Any `state` the user holds gives
     the same answer (the default initial state included): the state is first
-    advanced by one period at ``params``.
+    advanced by one period at `params`.
 
-    Warns :class:`NotAFixedPointWarning` when one period moves ``params``: the
+    Warns `NotAFixedPointWarning` when one period moves `params`: the
     local rate of a fixed point is then not what is measured.
 
     Args:
       dynamics: the update rule.
       params: the fixed point.
-      state: the rule's state; defaults to ``dynamics.init(params)``.
+      state: the rule's state; defaults to `dynamics.init(params)`.
       key: fixed PRNG key for a stochastic game.
 
     Returns:
@@ -585,7 +585,7 @@ def spectral_radius(
 
     Raises:
       ValueError: when the step changes with a step counter other than with
-        ``dynamics.period`` (see :func:`update_jacobian`).
+        `dynamics.period` (see `update_jacobian`).
     """
     key = check_key("key", key)
     params, state = _with_state(dynamics, params, state)

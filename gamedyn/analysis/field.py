@@ -13,14 +13,14 @@ from gamedyn._validate import check_bounds, check_key
 
 
 class FieldGrid(NamedTuple):
-    """Result of :func:`vector_field_grid`: the descent direction on a grid.
+    """Result of `vector_field_grid`: the descent direction on a grid.
 
     Attributes:
-      x: ``(num,)`` values of the first player's parameter (horizontal axis).
-      y: ``(num,)`` values of the second player's parameter (vertical axis).
-      u: ``(num, num)`` first component of ``-xi``; ``u[i, j]`` is at
-        ``(x[j], y[i])`` (the ``np.meshgrid`` layout that ``streamplot`` expects).
-      v: ``(num, num)`` second component of ``-xi``, same layout.
+      x: `(num,)` values of the first player's parameter (horizontal axis).
+      y: `(num,)` values of the second player's parameter (vertical axis).
+      u: `(num, num)` first component of `-xi`; `u[i, j]` is at
+        `(x[j], y[i])` (the `np.meshgrid` layout that `streamplot` expects).
+      v: `(num, num)` second component of `-xi`, same layout.
     """
 
     x: np.ndarray
@@ -42,22 +42,22 @@ def vector_field_grid(
     num: int = 25,
     key: jax.Array | None = None,
 ) -> FieldGrid:
-    """Evaluates the descent direction ``-xi`` of a game on a ``num x num`` grid.
+    """Evaluates the descent direction `-xi` of a game on a `num x num` grid.
 
     The game must have two players whose params are scalars (e.g. the Dirac-GAN,
-    params ``(theta, psi)``); the grid is evaluated in one jitted, vmapped call in
-    the dtype of ``game.init``'s params.
+    params `(theta, psi)`); the grid is evaluated in one jitted, vmapped call in
+    the dtype of `game.init`'s params.
 
     Args:
       game: a game with two scalar players.
-      bounds: ``(x_min, x_max, y_min, y_max)`` of the first and second player.
+      bounds: `(x_min, x_max, y_min, y_max)` of the first and second player.
       num: grid points per axis (at least 2).
       key: PRNG key passed to the game at every point (a fixed key: one fixed
-        minibatch of a stochastic game); also the key given to ``game.init`` to
+        minibatch of a stochastic game); also the key given to `game.init` to
         read the params' shapes.
 
     Returns:
-      a :class:`FieldGrid`.
+      a `FieldGrid`.
     """
     key = check_key("key", key)
     x0, x1, y0, y1 = check_bounds("bounds", bounds)

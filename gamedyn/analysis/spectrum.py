@@ -1,10 +1,10 @@
 """Matrix-free spectra: top-k eigenvalues of the game Jacobian and of each player's
 Hessian from Jacobian-vector products, never forming the matrix.
 
-ARPACK (``scipy.sparse.linalg.eigs`` / ``eigsh``) runs on the host over a
-:class:`scipy.sparse.linalg.LinearOperator` whose ``matvec`` is a jitted JVP of the
+ARPACK (`scipy.sparse.linalg.eigs` / `eigsh`) runs on the host over a
+`scipy.sparse.linalg.LinearOperator` whose `matvec` is a jitted JVP of the
 flattened vector field (a Hessian-vector product for a single player), so memory is
-``O(k n)`` and each product costs a small multiple of one gradient (Berard et al.
+`O(k n)` and each product costs a small multiple of one gradient (Berard et al.
 2020).
 
 References:
@@ -33,16 +33,16 @@ from gamedyn.analysis._jacobian import (
 )
 
 WHICH = ("LM", "LR", "SR", "LI", "SI")
-"""Ends of the spectrum :func:`top_eigenvalues` can target: largest magnitude,
+"""Ends of the spectrum `top_eigenvalues` can target: largest magnitude,
 largest / smallest real part, largest / smallest |imaginary part|."""
 
 HESSIAN_WHICH = ("LM", "LA", "SA")
-"""Ends for :func:`top_hessian_eigenvalues`: largest magnitude, largest / smallest
+"""Ends for `top_hessian_eigenvalues`: largest magnitude, largest / smallest
 (algebraic)."""
 
 
 def _ranking(which: str) -> Callable[[np.ndarray], np.ndarray]:
-    """A score whose decreasing order puts the ``which`` end of the spectrum first."""
+    """A score whose decreasing order puts the `which` end of the spectrum first."""
     return {
         "LM": np.abs,
         "LR": np.real,
@@ -55,10 +55,10 @@ def _ranking(which: str) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def select(lam: np.ndarray, k: int, which: str) -> np.ndarray:
-    """The ``k`` entries of a spectrum at the ``which`` end, best first.
+    """The `k` entries of a spectrum at the `which` end, best first.
 
-    The dense counterpart of :func:`top_eigenvalues`, for comparisons. As in ARPACK
-    for real matrices, ``"LI"``/``"SI"`` rank by the magnitude of the imaginary part
+    The dense counterpart of `top_eigenvalues`, for comparisons. As in ARPACK
+    for real matrices, `"LI"`/`"SI"` rank by the magnitude of the imaginary part
     (eigenvalues come in conjugate pairs).
     """
     if which not in WHICH + HESSIAN_WHICH:
@@ -66,7 +66,7 @@ def select(lam: np.ndarray, k: int, which: str) -> np.ndarray:
             f"which: expected one of {WHICH + HESSIAN_WHICH}, got {which!r}"
         )
     lam = np.asarray(lam)
-    # Primary key the ``which`` score; conjugate pairs tie, positive imaginary first.
+    # Primary key the `which` score; conjugate pairs tie, positive imaginary first.
     order = np.lexsort((-np.imag(lam), -_ranking(which)(lam)))
     return lam[order[:k]]
 
@@ -83,7 +83,7 @@ def _check_k(k, n: int) -> int:
 
 
 def _operator(matvec: Callable[[jax.Array], jax.Array], n: int, dtype, rmatvec=None):
-    """A float64 host LinearOperator over jitted JAX products in ``dtype``."""
+    """A float64 host LinearOperator over jitted JAX products in `dtype`."""
 
     def wrap(fn):
         def mv(v):
@@ -102,11 +102,11 @@ def _operator(matvec: Callable[[jax.Array], jax.Array], n: int, dtype, rmatvec=N
 def jacobian_operator(
     game: Game, params: Params, *, key: jax.Array | None = None
 ) -> LinearOperator:
-    """The game Jacobian ``J = d xi / d w`` as a SciPy ``LinearOperator``.
+    """The game Jacobian `J = d xi / d w` as a SciPy `LinearOperator`.
 
-    ``J v`` is one jitted JVP of the flattened vector field (forward over reverse);
-    ``J^T v`` (``rmatvec``) one VJP. Flattening as in
-    :func:`gamedyn.analysis.jacobian`. The compiled products are cached per game.
+    `J v` is one jitted JVP of the flattened vector field (forward over reverse);
+    `J^T v` (`rmatvec`) one VJP. Flattening as in
+    `gamedyn.analysis.jacobian`. The compiled products are cached per game.
     """
     key = check_key("key", key)
     params = check_float_params(params)
@@ -137,31 +137,31 @@ def top_eigenvalues(
     ncv: int | None = None,
     seed: int = 0,
 ) -> np.ndarray:
-    """``k`` eigenvalues of the game Jacobian, matrix-free (implicitly restarted
+    """`k` eigenvalues of the game Jacobian, matrix-free (implicitly restarted
     Arnoldi over Jacobian-vector products only).
 
     The Jacobian of a game is not symmetric: its eigenvalues are complex, in
     conjugate pairs. Berard et al. (2020) track the largest imaginary parts
-    (``"LI"``, rotation) and the largest magnitudes (``"LM"``).
+    (`"LI"`, rotation) and the largest magnitudes (`"LM"`).
 
     Args:
       game: the game.
       params: per-player params (floating-point leaves).
-      k: number of eigenvalues, ``1 <= k < n``.
+      k: number of eigenvalues, `1 <= k < n`.
       key: fixed PRNG key (a fixed minibatch) for a stochastic game.
-      which: ``"LM"`` largest magnitude, ``"LR"``/``"SR"`` largest/smallest real
-        part, ``"LI"``/``"SI"`` largest/smallest imaginary part in magnitude.
+      which: `"LM"` largest magnitude, `"LR"`/`"SR"` largest/smallest real
+        part, `"LI"`/`"SI"` largest/smallest imaginary part in magnitude.
       tol: ARPACK relative accuracy (0: machine precision).
-      maxiter: ARPACK restarts limit (default ``10 n``).
-      ncv: Arnoldi basis size (default ``min(n, max(2k + 1, 20))``); memory is
-        ``O(ncv n)``.
+      maxiter: ARPACK restarts limit (default `10 n`).
+      ncv: Arnoldi basis size (default `min(n, max(2k + 1, 20))`); memory is
+        `O(ncv n)`.
       seed: seed of the deterministic starting vector.
 
     Returns:
-      complex NumPy array ``(k,)``, ordered from the ``which`` end inwards.
+      complex NumPy array `(k,)`, ordered from the `which` end inwards.
 
     Raises:
-      ValueError: on a bad ``k`` or ``which``, or integer leaves in ``params``.
+      ValueError: on a bad `k` or `which`, or integer leaves in `params`.
     """
     key = check_key("key", key)
     if which not in WHICH:
@@ -191,8 +191,8 @@ def top_eigenvalues(
 def hessian_operator(
     game: Game, params: Params, player: int, *, key: jax.Array | None = None
 ) -> LinearOperator:
-    """Player ``player``'s Hessian of its own loss, ``grad^2_i L_i``, as a symmetric
-    SciPy ``LinearOperator`` of Hessian-vector products (forward over reverse)."""
+    """Player `player`'s Hessian of its own loss, `grad^2_i L_i`, as a symmetric
+    SciPy `LinearOperator` of Hessian-vector products (forward over reverse)."""
     key = check_key("key", key)
     params = check_float_params(params)
     if not isinstance(player, int) or not 0 <= player < len(params):
@@ -217,24 +217,24 @@ def top_hessian_eigenvalues(
     ncv: int | None = None,
     seed: int = 0,
 ) -> np.ndarray:
-    """``k`` eigenvalues of one player's Hessian ``grad^2_i L_i`` (Lanczos over
-    Hessian-vector products, ``scipy.sparse.linalg.eigsh``).
+    """`k` eigenvalues of one player's Hessian `grad^2_i L_i` (Lanczos over
+    Hessian-vector products, `scipy.sparse.linalg.eigsh`).
 
     At a local Nash equilibrium every player's Hessian is positive semidefinite
-    (``which="SA"`` finds the smallest); Berard et al. (2020) plot both ends.
+    (`which="SA"` finds the smallest); Berard et al. (2020) plot both ends.
 
     Args:
       game: the game.
       params: per-player params.
-      k: number of eigenvalues, ``1 <= k < n_i``.
+      k: number of eigenvalues, `1 <= k < n_i`.
       player: the player's index (0 the generator, -1 is not accepted).
       key: fixed PRNG key for a stochastic game.
-      which: ``"LA"`` largest, ``"SA"`` smallest (algebraic), ``"LM"`` largest
+      which: `"LA"` largest, `"SA"` smallest (algebraic), `"LM"` largest
         magnitude.
-      tol, maxiter, ncv, seed: as in :func:`top_eigenvalues`.
+      tol, maxiter, ncv, seed: as in `top_eigenvalues`.
 
     Returns:
-      real NumPy array ``(k,)``, ordered from the ``which`` end inwards.
+      real NumPy array `(k,)`, ordered from the `which` end inwards.
     """
     key = check_key("key", key)
     if which not in HESSIAN_WHICH:

@@ -1,11 +1,11 @@
-"""The ``gamedyn`` command line: one subcommand per module of this package.
+"""The `gamedyn` command line: one subcommand per module of this package.
 
-Each module ``gamedyn.cli.<name>`` defines ``register(subparsers)``, which adds its
-subcommand and sets ``func`` (called with the parsed arguments) as the default. The
+Each module `gamedyn.cli.<name>` defines `register(subparsers)`, which adds its
+subcommand and sets `func` (called with the parsed arguments) as the default. The
 commands only parse arguments, show progress, print and write files; the work is in
-:mod:`gamedyn.experiments`. Every error a user can cause is printed as one line
-``gamedyn <command>: error: ...`` with exit status 2; ``--debug`` (or
-``GAMEDYN_DEBUG=1``) shows the traceback instead.
+`gamedyn.experiments`. Every error a user can cause is printed as one line
+`gamedyn <command>: error: ...` with exit status 2; `--debug` (or
+`GAMEDYN_DEBUG=1`) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``gamedyn`` console script and ``python -m gamedyn``.
+    """Entry point of the `gamedyn` console script and `python -m gamedyn`.
 
     Returns:
       The exit status: 0 on success, 2 on a usage error, 130 on Ctrl-C.

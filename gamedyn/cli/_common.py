@@ -1,11 +1,11 @@
 """What every subcommand shares: flag names, value parsers, errors, progress bars.
 
-One vocabulary for all commands: ``--rule``/``--rule-param``, ``--regularizer``/
-``--gamma``, ``--loss``, ``--instance-noise``, ``--optimizer``/``--lr``/``--beta1``/
-``--beta2``, ``--steps``, ``--seed``, ``--out``, ``--no-plots``, ``--no-progress``.
-Errors a user can cause raise :class:`UsageError` (or ``ValueError``/``TypeError``/
-``OSError`` from the library); :func:`gamedyn.cli.main` prints them as one line
-``gamedyn <command>: error: ...`` and exits 2.
+One vocabulary for all commands: `--rule`/`--rule-param`, `--regularizer`/
+`--gamma`, `--loss`, `--instance-noise`, `--optimizer`/`--lr`/`--beta1`/
+`--beta2`, `--steps`, `--seed`, `--out`, `--no-plots`, `--no-progress`.
+Errors a user can cause raise `UsageError` (or `ValueError`/`TypeError`/
+`OSError` from the library); `gamedyn.cli.main` prints them as one line
+`gamedyn <command>: error: ...` and exits 2.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class HelpFormatter(
     """Shows each option's default and keeps the description's line breaks.
 
     An option whose help already says what its default is, or whose default is
-    None or False (a switch), gets no ``(default: ...)`` suffix.
+    None or False (a switch), gets no `(default: ...)` suffix.
     """
 
     def _get_help_string(self, action):
@@ -45,8 +45,8 @@ class HelpFormatter(
 
 
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line: ``gamedyn <command>: error:
-    ...`` (exit 2), with a pointer to ``--help`` instead of the usage block."""
+    """An argument parser whose errors are one line: `gamedyn <command>: error:
+    ...` (exit 2), with a pointer to `--help` instead of the usage block."""
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -56,11 +56,11 @@ _ROLE = re.compile(r":(?:func|class|mod|data|meth|attr):`~?([^`]+)`")
 
 
 def plain(text: str | None) -> str:
-    """A docstring without reStructuredText markup, for ``--help``."""
+    """A docstring without markup (code spans, RST roles), for `--help`."""
     if not text:
         return ""
     text = _ROLE.sub(r"\1", text)
-    text = text.replace("``", "").replace("::\n", ":\n")
+    text = text.replace("`", "").replace("::\n", ":\n")
     return text
 
 
@@ -71,7 +71,7 @@ def add_parser(subparsers, name: str, help: str, doc: str | None):
     )
 
 
-# --- value parsers (argparse ``type=``) ------------------------------------------
+# --- value parsers (argparse `type=`) ------------------------------------------
 
 
 def _number(text: str, kind: type) -> Any:
@@ -139,7 +139,7 @@ def add_rule(
     choices: Sequence[str] | None = None,
     nargs: str | None = None,
 ) -> None:
-    """``--rule`` (registry names) and ``--rule-param``."""
+    """`--rule` (registry names) and `--rule-param`."""
     choices = tuple(choices or dynamics.names())
     described = "; ".join(dynamics.get(r).describe() for r in choices)
     p.add_argument(
@@ -165,7 +165,7 @@ def add_regularizer(
     gamma: float | None = None,
     choices: Sequence[str] | None = None,
 ) -> None:
-    """``--regularizer`` (registry names) and ``--gamma`` (its weight)."""
+    """`--regularizer` (registry names) and `--gamma` (its weight)."""
     choices = tuple(choices or regularizers.names())
     p.add_argument(
         "--regularizer",
@@ -188,12 +188,12 @@ def add_regularizer(
 
 
 def add_loss(p: argparse.ArgumentParser, default: str | None = "standard") -> None:
-    """``--loss`` (the GAN loss registry)."""
+    """`--loss` (the GAN loss registry)."""
     p.add_argument("--loss", choices=losses.names(), default=default, help="GAN loss")
 
 
 def add_instance_noise(p: argparse.ArgumentParser, default: float | None = 0.0):
-    """``--instance-noise STD``."""
+    """`--instance-noise STD`."""
     p.add_argument(
         "--instance-noise",
         type=nonneg_float,
@@ -210,7 +210,7 @@ def add_optimizer(
     beta1: float = 0.5,
     beta2: float = 0.999,
 ) -> None:
-    """``--optimizer``, ``--lr``, ``--beta1``, ``--beta2``, ``--momentum``."""
+    """`--optimizer`, `--lr`, `--beta1`, `--beta2`, `--momentum`."""
     p.add_argument(
         "--optimizer", choices=optimizers.names(), default=default, help="optimizer"
     )
@@ -226,12 +226,12 @@ def add_optimizer(
 
 
 def add_lr(p: argparse.ArgumentParser, default: float) -> None:
-    """``--lr``, a positive step size."""
+    """`--lr`, a positive step size."""
     p.add_argument("--lr", type=positive_float, default=default, help="learning rate")
 
 
 def add_steps(p: argparse.ArgumentParser, default: int | None, minimum: int = 1):
-    """``--steps N``."""
+    """`--steps N`."""
     p.add_argument(
         "--steps",
         type=positive_int if minimum >= 1 else nonneg_int,
@@ -242,12 +242,12 @@ def add_steps(p: argparse.ArgumentParser, default: int | None, minimum: int = 1)
 
 
 def add_seed(p: argparse.ArgumentParser, default: int = 0) -> None:
-    """``--seed``."""
+    """`--seed`."""
     p.add_argument("--seed", type=nonneg_int, default=default, help="PRNG seed")
 
 
 def add_out(p: argparse.ArgumentParser, default: str | None = None) -> None:
-    """``--out DIR``."""
+    """`--out DIR`."""
     p.add_argument(
         "--out",
         default=default,
@@ -258,7 +258,7 @@ def add_out(p: argparse.ArgumentParser, default: str | None = None) -> None:
 
 
 def add_output_switches(p: argparse.ArgumentParser) -> None:
-    """``--no-plots`` and ``--no-progress``."""
+    """`--no-plots` and `--no-progress`."""
     p.add_argument("--no-plots", action="store_true", help="write no figures")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -267,12 +267,12 @@ def add_output_switches(p: argparse.ArgumentParser) -> None:
 
 
 def check_out(path: str) -> str:
-    """Creates ``--out`` if needed and checks that it is a writable directory.
+    """Creates `--out` if needed and checks that it is a writable directory.
 
-    Called before any computation, so a bad ``--out`` fails at once.
+    Called before any computation, so a bad `--out` fails at once.
 
     Raises:
-      UsageError: naming ``--out`` and the problem.
+      UsageError: naming `--out` and the problem.
     """
     if os.path.exists(path) and not os.path.isdir(path):
         raise UsageError(f"--out: {path} exists and is not a directory")
@@ -289,15 +289,15 @@ def check_out(path: str) -> str:
 def progress_bar(
     total: int, desc: str, enabled: bool, initial: int = 0, unit: str = "step"
 ):
-    """A tqdm bar (a no-op when not ``enabled``)."""
+    """A tqdm bar (a no-op when not `enabled`)."""
     from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=initial, desc=desc, unit=unit, disable=not enabled)
 
 
 def bar_callback(bar) -> Callable[..., None]:
-    """``fn(done, total_or_record)``: moves ``bar`` to ``done`` (for the library's
-    ``progress=`` callbacks)."""
+    """`fn(done, total_or_record)`: moves `bar` to `done` (for the library's
+    `progress=` callbacks)."""
 
     def update(done: int, info: Any = None) -> None:
         bar.update(done - bar.n)

@@ -1,13 +1,13 @@
-"""MNIST: reading the Keras ``mnist.npz`` or the IDX files, with a checked download.
+"""MNIST: reading the Keras `mnist.npz` or the IDX files, with a checked download.
 
-The data are looked up in one directory: ``$GAMEDYN_DATA_DIR`` when set, else
-``<cache>/data`` with ``<cache>`` from :func:`cache_dir`. In it, ``mnist.npz``
-(keys ``x_train, y_train, x_test, y_test``, as Keras ships it) is read first, then the
-four standard IDX files (``train-images-idx3-ubyte.gz`` ...). When neither is there
+The data are looked up in one directory: `$GAMEDYN_DATA_DIR` when set, else
+`<cache>/data` with `<cache>` from `cache_dir`. In it, `mnist.npz`
+(keys `x_train, y_train, x_test, y_test`, as Keras ships it) is read first, then the
+four standard IDX files (`train-images-idx3-ubyte.gz` ...). When neither is there
 the files are downloaded into the directory from the standard mirrors, their SHA-256
-checked, and written atomically (a temporary file, then ``os.replace``): a failed or
+checked, and written atomically (a temporary file, then `os.replace`): a failed or
 corrupt download leaves nothing behind. A local file is checked for its shapes and
-dtypes, and against the directory's ``SHA256SUMS`` when that lists it.
+dtypes, and against the directory's `SHA256SUMS` when that lists it.
 
 References:
   LeCun, Cortes, Burges, The MNIST database of handwritten digits.
@@ -58,8 +58,8 @@ _CACHE: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 def cache_dir() -> str:
     """The per-user cache folder of gamedyn (data, trained classifier).
 
-    ``$GAMEDYN_CACHE_DIR`` when set, else ``$XDG_CACHE_HOME/gamedyn`` (default
-    ``~/.cache/gamedyn``). Not created here.
+    `$GAMEDYN_CACHE_DIR` when set, else `$XDG_CACHE_HOME/gamedyn` (default
+    `~/.cache/gamedyn`). Not created here.
     """
     if os.environ.get("GAMEDYN_CACHE_DIR"):
         return os.path.abspath(os.environ["GAMEDYN_CACHE_DIR"])
@@ -70,7 +70,7 @@ def cache_dir() -> str:
 
 
 def data_dir() -> str:
-    """Where MNIST is read from: ``$GAMEDYN_DATA_DIR``, else ``<cache>/data``."""
+    """Where MNIST is read from: `$GAMEDYN_DATA_DIR`, else `<cache>/data`."""
     if os.environ.get("GAMEDYN_DATA_DIR"):
         return os.path.abspath(os.environ["GAMEDYN_DATA_DIR"])
     return os.path.join(cache_dir(), "data")
@@ -86,7 +86,7 @@ def sha256(path: str) -> str:
 
 
 def _listed_sha256(directory: str, name: str) -> str | None:
-    """The checksum of ``name`` in ``directory/SHA256SUMS`` (``sha256sum`` format)."""
+    """The checksum of `name` in `directory/SHA256SUMS` (`sha256sum` format)."""
     path = os.path.join(directory, "SHA256SUMS")
     if not os.path.isfile(path):
         return None
@@ -135,7 +135,7 @@ def _read_npz(path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_idx(path: str, ndim: int) -> np.ndarray:
-    """Reads a gzipped IDX file of unsigned bytes with ``ndim`` dimensions."""
+    """Reads a gzipped IDX file of unsigned bytes with `ndim` dimensions."""
     try:
         with gzip.open(path, "rb") as f:
             data = f.read()
@@ -164,10 +164,10 @@ def _verify_listed(directory: str, name: str) -> None:
 
 
 def _download(urls: tuple[str, ...], dest: str, expected_sha256: str) -> None:
-    """Downloads the first working URL to ``dest``, atomically and checksummed.
+    """Downloads the first working URL to `dest`, atomically and checksummed.
 
     Raises:
-      OSError: if no URL gives the file with the expected checksum; ``dest`` is then
+      OSError: if no URL gives the file with the expected checksum; `dest` is then
         left untouched and no partial file stays behind.
     """
     errors = []
@@ -200,7 +200,7 @@ def _download(urls: tuple[str, ...], dest: str, expected_sha256: str) -> None:
 
 
 def _fetch(directory: str) -> None:
-    """Downloads ``mnist.npz``, else the four IDX files, into ``directory``."""
+    """Downloads `mnist.npz`, else the four IDX files, into `directory`."""
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as e:
@@ -246,16 +246,16 @@ def load_mnist(split: str, *, download: bool = True) -> tuple[np.ndarray, np.nda
     """The MNIST images and labels of one split.
 
     Args:
-      split: ``"train"`` (60,000 images) or ``"test"`` (10,000 images).
-      download: fetch the files when they are not in :func:`data_dir` (default).
+      split: `"train"` (60,000 images) or `"test"` (10,000 images).
+      download: fetch the files when they are not in `data_dir` (default).
 
     Returns:
-      ``(images, labels)``: uint8 arrays of shapes ``(N, 28, 28)`` (pixel values
-      0..255) and ``(N,)`` (digits 0..9). They are read-only views of a cache kept
+      `(images, labels)`: uint8 arrays of shapes `(N, 28, 28)` (pixel values
+      0..255) and `(N,)` (digits 0..9). They are read-only views of a cache kept
       for the process: copy before writing.
 
     Raises:
-      ValueError: for an unknown ``split``, or a corrupt file (the message names it).
+      ValueError: for an unknown `split`, or a corrupt file (the message names it).
       FileNotFoundError: when the data are absent and cannot be downloaded; the message
         says where to put them.
     """

@@ -1,8 +1,8 @@
-"""Update rules for games: each an ``init``/``step`` pair (:class:`Dynamics`).
+"""Update rules for games: each an `init`/`step` pair (`Dynamics`).
 
 One rule per private module; everything public is re-exported here. The registry
-(:func:`get`, :func:`names`, :func:`register`) maps the names used by every command
-and experiment (``--rule``) to the rules, each with its own number and default.
+(`get`, `names`, `register`) maps the names used by every command
+and experiment (`--rule`) to the rules, each with its own number and default.
 """
 
 from gamedyn.dynamics._base import Dynamics, PlayersState

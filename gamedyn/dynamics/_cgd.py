@@ -32,24 +32,24 @@ def cgd(
     """Competitive gradient descent (Schäfer & Anandkumar 2019), two players.
 
     Each player plays the Nash equilibrium of the bilinear approximation of the game
-    at the current point. With ``f = L_x``, ``g = L_y`` and step ``eta``:
+    at the current point. With `f = L_x`, `g = L_y` and step `eta`:
 
-    ``Δx = -eta (I - eta^2 D_xy f D_yx g)^-1 (grad_x f - eta D_xy f grad_y g)``,
-    ``Δy = -eta (I - eta^2 D_yx g D_xy f)^-1 (grad_y g - eta D_yx g grad_x f)``.
+    `Δx = -eta (I - eta^2 D_xy f D_yx g)^-1 (grad_x f - eta D_xy f grad_y g)`,
+    `Δy = -eta (I - eta^2 D_yx g D_xy f)^-1 (grad_y g - eta D_yx g grad_x f)`.
 
     The mixed second derivatives are applied matrix-free (JVPs of the gradients) and
-    the linear systems solved with GMRES. The "competitive gradients" ``-Δ / eta`` are
-    fed to ``optimizer``: with ``optax.sgd(eta)`` this is exactly CGD.
+    the linear systems solved with GMRES. The "competitive gradients" `-Δ / eta` are
+    fed to `optimizer`: with `optax.sgd(eta)` this is exactly CGD.
 
     Args:
       game: a two-player game.
-      optimizer: one optax ``GradientTransformation`` or a tuple with one per player.
+      optimizer: one optax `GradientTransformation` or a tuple with one per player.
       eta: the step size in the bilinear approximation.
       tol: GMRES relative tolerance.
       maxiter: GMRES restarts.
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`PlayersState`.
+      A `gamedyn.Dynamics` with state `PlayersState`.
 
     References:
       Schäfer & Anandkumar 2019, Competitive Gradient Descent. NeurIPS.

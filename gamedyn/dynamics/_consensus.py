@@ -19,18 +19,18 @@ from gamedyn.dynamics._base import (
 def consensus(game: Game, optimizer: Optimizer, gamma: float | jax.Array) -> Dynamics:
     """Consensus optimization (Mescheder, Nowozin, Geiger 2017).
 
-    Every player descends on ``xi + gamma * grad(1/2 ||xi||^2) = xi + gamma J^T xi``,
-    with ``J`` the Jacobian of ``xi``: the Hamiltonian term pulls the dynamics towards
+    Every player descends on `xi + gamma * grad(1/2 ||xi||^2) = xi + gamma J^T xi`,
+    with `J` the Jacobian of `xi`: the Hamiltonian term pulls the dynamics towards
     stationary points and moves the Jacobian's eigenvalues away from the imaginary
-    axis. With ``optax.sgd(h)``: ``w <- w - h (xi + gamma J^T xi)``.
+    axis. With `optax.sgd(h)`: `w <- w - h (xi + gamma J^T xi)`.
 
     Args:
       game: the game.
-      optimizer: one optax ``GradientTransformation`` or a tuple with one per player.
+      optimizer: one optax `GradientTransformation` or a tuple with one per player.
       gamma: weight of the consensus term (a number or a traced array).
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`PlayersState`.
+      A `gamedyn.Dynamics` with state `PlayersState`.
 
     References:
       Mescheder, Nowozin, Geiger 2017, The Numerics of GANs. NeurIPS.

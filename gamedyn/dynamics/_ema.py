@@ -11,12 +11,12 @@ from gamedyn.dynamics._base import Dynamics
 
 
 class EMAState(NamedTuple):
-    """State of :func:`ema`.
+    """State of `ema`.
 
     Attributes:
       inner: the wrapped dynamics' state.
       average: the moving averages of the averaged players' params, a tuple in the
-        order of ``players``.
+        order of `players`.
     """
 
     inner: Any
@@ -30,19 +30,19 @@ def ema(
 ) -> Dynamics:
     """Keeps an exponential moving average of some players' params (the generator).
 
-    ``bar_w <- decay * bar_w + (1 - decay) * w`` after every step of ``dynamics``,
+    `bar_w <- decay * bar_w + (1 - decay) * w` after every step of `dynamics`,
     starting from the initial params. The dynamics themselves are unchanged; the
-    averages live in the state (``trajectory.state.average``). Averaging the
+    averages live in the state (`trajectory.state.average`). Averaging the
     generator's iterates damps the rotation of game dynamics (Yazıcı et al. 2019;
     Gidel et al. 2019).
 
     Args:
       dynamics: the update rule to wrap.
-      decay: in ``[0, 1)``.
+      decay: in `[0, 1)`.
       players: indices of the players to average (default the generator, 0).
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`EMAState`.
+      A `gamedyn.Dynamics` with state `EMAState`.
 
     References:
       Yazıcı et al. 2019, The Unusual Effectiveness of Averaging in GAN Training.

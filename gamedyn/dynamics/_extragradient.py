@@ -19,17 +19,17 @@ def extragradient(game: Game, optimizer: Optimizer) -> Dynamics:
     """Extragradient (Korpelevich 1976; Gidel et al. 2019): look ahead, then step from
     the original point with the look-ahead gradient.
 
-    With ``optax.sgd(h)``: ``w~ = w - h xi(w)``; ``w <- w - h xi(w~)``. With another
+    With `optax.sgd(h)`: `w~ = w - h xi(w)`; `w <- w - h xi(w~)`. With another
     optimizer both half-steps go through (and update) the optimizer state, which with
     Adam is extra-Adam (Gidel et al. 2019, Alg. 4). On a stochastic game the two
     evaluations use independent keys (fresh minibatches).
 
     Args:
       game: the game.
-      optimizer: one optax ``GradientTransformation`` or a tuple with one per player.
+      optimizer: one optax `GradientTransformation` or a tuple with one per player.
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`PlayersState`.
+      A `gamedyn.Dynamics` with state `PlayersState`.
 
     References:
       Gidel, Berard, Vignoud, Vincent, Lacoste-Julien 2019, A Variational Inequality

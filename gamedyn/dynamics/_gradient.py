@@ -29,19 +29,19 @@ from gamedyn.dynamics._base import (
 
 
 def simultaneous(game: Game, optimizer: Optimizer) -> Dynamics:
-    """Simultaneous gradient play: every player steps on ``xi(w)`` at once.
+    """Simultaneous gradient play: every player steps on `xi(w)` at once.
 
-    With ``optax.sgd(h)``: ``w <- w - h xi(w)``. With another optax optimizer each
-    player feeds its own gradient ``grad_i L_i`` to its own optimizer state (e.g.
+    With `optax.sgd(h)`: `w <- w - h xi(w)`. With another optax optimizer each
+    player feeds its own gradient `grad_i L_i` to its own optimizer state (e.g.
     two-timescale rates with a tuple of optimizers; Heusel et al. 2017).
 
     Args:
       game: the game.
-      optimizer: one optax ``GradientTransformation`` for every player, or a tuple with
+      optimizer: one optax `GradientTransformation` for every player, or a tuple with
         one per player.
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`PlayersState`.
+      A `gamedyn.Dynamics` with state `PlayersState`.
     """
     check_optimizer(optimizer)
     xi = vector_field(game)
@@ -96,29 +96,29 @@ def alternating(
     """Alternating (Gauss-Seidel) gradient play: the players move one after the
     other, each on the newest parameters.
 
-    ``order`` lists the player indices in the order they move. The default, None,
-    is "last player first": on a GAN ``(generator, discriminator)`` the
-    discriminator moves first, ``phi <- phi - h xi_D(theta, phi)``, then the
-    generator, ``theta <- theta - h xi_G(theta, phi_new)`` (most GAN code; Gidel et
-    al. 2019). ``order=(0, 1)`` moves the generator first, as Mescheder et al.
-    (2018) and their Dirac-GAN notebook (``trajectory_altgd``) do. Both orders have
-    the same spectrum at a fixed point (the step matrices ``(I - h P_0 J)(I - h
-    P_1 J)`` and ``(I - h P_1 J)(I - h P_0 J)`` are similar), but not the same
-    trajectory. Each player's evaluation uses its own key, entry ``i`` of
-    ``split(key, n)`` for player ``i`` whatever the order (a fresh minibatch on a
+    `order` lists the player indices in the order they move. The default, None,
+    is "last player first": on a GAN `(generator, discriminator)` the
+    discriminator moves first, `phi <- phi - h xi_D(theta, phi)`, then the
+    generator, `theta <- theta - h xi_G(theta, phi_new)` (most GAN code; Gidel et
+    al. 2019). `order=(0, 1)` moves the generator first, as Mescheder et al.
+    (2018) and their Dirac-GAN notebook (`trajectory_altgd`) do. Both orders have
+    the same spectrum at a fixed point (the step matrices `(I - h P_0 J)(I - h
+    P_1 J)` and `(I - h P_1 J)(I - h P_0 J)` are similar), but not the same
+    trajectory. Each player's evaluation uses its own key, entry `i` of
+    `split(key, n)` for player `i` whatever the order (a fresh minibatch on a
     stochastic game).
 
     Args:
       game: the game.
-      optimizer: one optax ``GradientTransformation`` or a tuple with one per player.
+      optimizer: one optax `GradientTransformation` or a tuple with one per player.
       order: the player indices in the order they move (a permutation of
-        ``0..n-1``); None: ``(n-1, ..., 1, 0)``.
+        `0..n-1`); None: `(n-1, ..., 1, 0)`.
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`PlayersState`.
+      A `gamedyn.Dynamics` with state `PlayersState`.
 
     Raises:
-      TypeError: when ``order`` is not a sequence of integers.
+      TypeError: when `order` is not a sequence of integers.
       ValueError: when it is not a permutation of the player indices.
 
     References:
@@ -150,9 +150,9 @@ def alternating(
 def simultaneous_with_loss(game: Game, optimizer: Optimizer) -> Dynamics:
     """Simultaneous gradient play that also hands each player's loss to its optimizer.
 
-    Like :func:`gamedyn.dynamics.simultaneous`, but each player's update is
-    ``opt_i.update(g_i, s_i, w_i, loss=L_i(w))``, so loss-aware transformations such
-    as :func:`gamedyn.transforms.scale_by_loss_balance` can be used; plain optax
+    Like `gamedyn.dynamics.simultaneous`, but each player's update is
+    `opt_i.update(g_i, s_i, w_i, loss=L_i(w))`, so loss-aware transformations such
+    as `gamedyn.transforms.scale_by_loss_balance` can be used; plain optax
     transformations ignore the extra argument.
 
     Args:
@@ -160,8 +160,8 @@ def simultaneous_with_loss(game: Game, optimizer: Optimizer) -> Dynamics:
       optimizer: one optax transformation or a tuple with one per player.
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state
-      :class:`gamedyn.dynamics.PlayersState`.
+      A `gamedyn.Dynamics` with state
+      `gamedyn.dynamics.PlayersState`.
     """
     check_optimizer(optimizer)
 

@@ -13,7 +13,7 @@ from gamedyn.dynamics._base import Dynamics
 
 
 class LookaheadState(NamedTuple):
-    """State of :func:`lookahead`.
+    """State of `lookahead`.
 
     Attributes:
       inner: the wrapped rule's state.
@@ -31,26 +31,26 @@ def lookahead(
 ) -> Dynamics:
     """Lookahead-minmax (Chavdarova et al. 2021) around any update rule.
 
-    The wrapped rule moves the fast parameters for ``k = sync_period`` steps; then all
+    The wrapped rule moves the fast parameters for `k = sync_period` steps; then all
     players jointly move back towards the slow ones:
-    ``w_slow <- w_slow + alpha (w_fast - w_slow)``, ``w_fast <- w_slow``.
+    `w_slow <- w_slow + alpha (w_fast - w_slow)`, `w_fast <- w_slow`.
 
-    The step depends on the step count (it synchronises when ``count % k == 0``),
-    so the rule is periodic: its ``period`` is ``lcm(k, dynamics.period)``. Near a
-    fixed point where one inner step is the linear map ``S``, one period maps
-    ``w`` to ``((1 - alpha) I + alpha S^k) w``: the local rate per step is
-    ``rho((1 - alpha) I + alpha S^k)^(1/k)``, e.g.
-    ``|1 - alpha + alpha mu^k|^(1/k)`` for a multiplier ``mu`` of ``S``
-    (:func:`gamedyn.analysis.spectral_radius` computes it over the period).
+    The step depends on the step count (it synchronises when `count % k == 0`),
+    so the rule is periodic: its `period` is `lcm(k, dynamics.period)`. Near a
+    fixed point where one inner step is the linear map `S`, one period maps
+    `w` to `((1 - alpha) I + alpha S^k) w`: the local rate per step is
+    `rho((1 - alpha) I + alpha S^k)^(1/k)`, e.g.
+    `|1 - alpha + alpha mu^k|^(1/k)` for a multiplier `mu` of `S`
+    (`gamedyn.analysis.spectral_radius` computes it over the period).
 
     Args:
-      dynamics: the rule to wrap (e.g. :func:`alternating` with Adam).
-      sync_period: ``k``, fast steps per synchronisation.
-      alpha: interpolation weight in ``(0, 1]``.
+      dynamics: the rule to wrap (e.g. `alternating` with Adam).
+      sync_period: `k`, fast steps per synchronisation.
+      alpha: interpolation weight in `(0, 1]`.
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`LookaheadState` and
-      ``period = lcm(k, dynamics.period)``.
+      A `gamedyn.Dynamics` with state `LookaheadState` and
+      `period = lcm(k, dynamics.period)`.
 
     References:
       Chavdarova, Pagliardini, Stich, Fleuret, Jaggi 2021, Taming GANs with

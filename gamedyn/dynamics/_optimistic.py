@@ -19,16 +19,16 @@ from gamedyn.dynamics._base import (
 )
 
 INITIAL = ("zero", "plain")
-"""The choices of :func:`optimistic`'s ``initial``."""
+"""The choices of `optimistic`'s `initial`."""
 
 
 class OptimisticState(NamedTuple):
-    """State of :func:`optimistic`.
+    """State of `optimistic`.
 
     Attributes:
       opt_states: each player's optimizer state.
-      prev_updates: the previous step's optimizer updates ``u_{k-1}`` (``-h
-        xi(w_{k-1})`` with SGD); zero before the first step.
+      prev_updates: the previous step's optimizer updates `u_{k-1}` (`-h
+        xi(w_{k-1})` with SGD); zero before the first step.
       count: the number of steps taken (int32).
     """
 
@@ -50,39 +50,39 @@ def optimistic(
 ) -> Dynamics:
     """Optimistic gradient descent (Daskalakis et al. 2018; Gidel et al. 2019).
 
-    With ``optax.sgd(h)``: ``w_{k+1} = w_k - 2 h xi(w_k) + h xi(w_{k-1})``. In general
-    ``w_{k+1} = w_k + 2 u_k - u_{k-1}`` with ``u_k`` the optimizer's update for
-    ``xi(w_k)``: with Adam this is optimistic Adam. The previous update is kept in
+    With `optax.sgd(h)`: `w_{k+1} = w_k - 2 h xi(w_k) + h xi(w_{k-1})`. In general
+    `w_{k+1} = w_k + 2 u_k - u_{k-1}` with `u_k` the optimizer's update for
+    `xi(w_k)`: with Adam this is optimistic Adam. The previous update is kept in
     the state.
 
-    The first step has no previous update. ``initial="zero"`` (the default) takes
-    ``u_{-1} = 0``, as Daskalakis et al.'s code does (its memory starts at zero):
-    ``w_1 = w_0 - 2 h xi(w_0)`` with SGD. The initial state is then the rule's
-    steady state at a fixed point (``xi = 0`` makes ``u = 0``), so
-    :func:`gamedyn.analysis.spectral_radius` of the initial state is the true
-    rate. ``initial="plain"`` takes ``u_{-1} = u_0``, a plain first step ``w_1 =
-    w_0 - h xi(w_0)`` (optax's ``optimistic_gradient_descent``).
+    The first step has no previous update. `initial="zero"` (the default) takes
+    `u_{-1} = 0`, as Daskalakis et al.'s code does (its memory starts at zero):
+    `w_1 = w_0 - 2 h xi(w_0)` with SGD. The initial state is then the rule's
+    steady state at a fixed point (`xi = 0` makes `u = 0`), so
+    `gamedyn.analysis.spectral_radius` of the initial state is the true
+    rate. `initial="plain"` takes `u_{-1} = u_0`, a plain first step `w_1 =
+    w_0 - h xi(w_0)` (optax's `optimistic_gradient_descent`).
 
-    With Adam, ``u_{k-1}`` is by default the previous update as Adam produced it,
-    with its own bias correction ``c_{t-1}``, ``c_t = sqrt(1 - b2^t) / (1 - b1^t)``
-    (step ``t = k + 1``). Daskalakis et al.'s code (``optimAdam``) applies the
-    current step's ``lr_t = lr c_t`` to both terms,
-    ``w_{t+1} = w_t - lr_t (2 m_t / (sqrt(v_t) + eps) - m_{t-1} / (sqrt(v_{t-1}) +
-    eps))``; ``bias_correction=(b1, b2)`` (Adam's betas) rescales the memory to it,
-    ``u_{k-1} c_t / c_{t-1}``. With ``optax.adam(lr, b1, b2, eps=0)`` that is the
-    reference exactly; with ``eps > 0`` the two differ only in where ``eps`` sits
-    (optax adds it to ``sqrt(v / (1 - b2^t))``, the code to ``sqrt(v)``). Both
-    conventions agree once ``c_t`` has converged to 1.
+    With Adam, `u_{k-1}` is by default the previous update as Adam produced it,
+    with its own bias correction `c_{t-1}`, `c_t = sqrt(1 - b2^t) / (1 - b1^t)`
+    (step `t = k + 1`). Daskalakis et al.'s code (`optimAdam`) applies the
+    current step's `lr_t = lr c_t` to both terms,
+    `w_{t+1} = w_t - lr_t (2 m_t / (sqrt(v_t) + eps) - m_{t-1} / (sqrt(v_{t-1}) +
+    eps))`; `bias_correction=(b1, b2)` (Adam's betas) rescales the memory to it,
+    `u_{k-1} c_t / c_{t-1}`. With `optax.adam(lr, b1, b2, eps=0)` that is the
+    reference exactly; with `eps > 0` the two differ only in where `eps` sits
+    (optax adds it to `sqrt(v / (1 - b2^t))`, the code to `sqrt(v)`). Both
+    conventions agree once `c_t` has converged to 1.
 
     Args:
       game: the game.
-      optimizer: one optax ``GradientTransformation`` or a tuple with one per player.
-      initial: ``"zero"`` or ``"plain"``: the previous update before the first step.
-      bias_correction: None, or the ``(b1, b2)`` of an Adam ``optimizer`` to
+      optimizer: one optax `GradientTransformation` or a tuple with one per player.
+      initial: `"zero"` or `"plain"`: the previous update before the first step.
+      bias_correction: None, or the `(b1, b2)` of an Adam `optimizer` to
         rescale the memory to the current step's bias correction.
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`OptimisticState`.
+      A `gamedyn.Dynamics` with state `OptimisticState`.
 
     References:
       Daskalakis, Ilyas, Syrgkanis, Zeng 2018, Training GANs with Optimism. ICLR.

@@ -1,8 +1,8 @@
-"""The registry of update rules: the ``--rule`` vocabulary of every command.
+"""The registry of update rules: the `--rule` vocabulary of every command.
 
-``gd.dynamics.get(name)`` returns a :class:`Rule`; calling it with a game and an
-optimizer builds the :class:`~gamedyn.Dynamics`. Each rule has at most one number of
-its own (``param``), with one default written here and nowhere else.
+`gd.dynamics.get(name)` returns a `Rule`; calling it with a game and an
+optimizer builds the `Dynamics`. Each rule has at most one number of
+its own (`param`), with one default written here and nowhere else.
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ class Rule:
 
     Attributes:
       name: the registry name.
-      factory: ``factory(game, optimizer, param, lr) -> Dynamics``; ``lr`` is the
-        base learning rate when the caller knows it (CGD's default ``eta``).
-      param: the name of the rule's own number (``"gamma"``, ``"lam"``, ...), or
+      factory: `factory(game, optimizer, param, lr) -> Dynamics`; `lr` is the
+        base learning rate when the caller knows it (CGD's default `eta`).
+      param: the name of the rule's own number (`"gamma"`, `"lam"`, ...), or
         None when it has none.
-      default: its default (None: see ``doc``).
-      integer: whether ``param`` is a positive integer (unrolled steps).
-      doc: one line for ``--help`` and the docs.
+      default: its default (None: see `doc`).
+      integer: whether `param` is a positive integer (unrolled steps).
+      doc: one line for `--help` and the docs.
     """
 
     name: str
@@ -56,22 +56,22 @@ class Rule:
         *,
         lr: Any = None,
     ) -> Dynamics:
-        """Builds the rule on ``game`` with ``optimizer``.
+        """Builds the rule on `game` with `optimizer`.
 
         Args:
           game: the game.
           optimizer: one optax transformation or a tuple with one per player.
-          param: the rule's own number (default :attr:`default`); must be None for
+          param: the rule's own number (default `default`); must be None for
             rules without one.
-          lr: the base learning rate (CGD uses it as ``eta`` by default).
+          lr: the base learning rate (CGD uses it as `eta` by default).
 
         Returns:
-          The :class:`~gamedyn.Dynamics`.
+          The `Dynamics`.
         """
         return self.factory(game, optimizer, self.check(param), lr)
 
     def check(self, param: Any) -> Any:
-        """Validates ``param`` (None means the default); returns the value to use."""
+        """Validates `param` (None means the default); returns the value to use."""
         if self.param is None:
             if param is not None:
                 raise ValueError(
@@ -88,7 +88,7 @@ class Rule:
         return check_float(f"rule_param ({self.name} {self.param})", param)
 
     def describe(self) -> str:
-        """``name``, or ``name (param, default X)``, for help texts."""
+        """`name`, or `name (param, default X)`, for help texts."""
         if self.param is None:
             return self.name
         default = "the learning rate" if self.default is None else self.default
@@ -107,11 +107,11 @@ def register(
     integer: bool = False,
     doc: str = "",
 ) -> None:
-    """Adds an update rule to the registry (for :func:`get` and ``--rule``).
+    """Adds an update rule to the registry (for `get` and `--rule`).
 
     Args:
       name: the registry name.
-      factory: ``factory(game, optimizer, param, lr) -> Dynamics``.
+      factory: `factory(game, optimizer, param, lr) -> Dynamics`.
       param: the name of the rule's own number, if any.
       default: its default.
       integer: whether the number is a positive integer.
@@ -121,18 +121,18 @@ def register(
 
 
 def names() -> tuple[str, ...]:
-    """The names accepted by :func:`get`, in registration order."""
+    """The names accepted by `get`, in registration order."""
     return tuple(_RULES)
 
 
 def get(rule: str | Rule) -> Rule:
-    """The :class:`Rule` named ``rule`` (a ``Rule`` passes through).
+    """The `Rule` named `rule` (a `Rule` passes through).
 
-    Example: ``gd.dynamics.get("consensus")(game, optax.sgd(0.1))`` is
-    ``gd.dynamics.consensus(game, optax.sgd(0.1), 1.0)``.
+    Example: `gd.dynamics.get("consensus")(game, optax.sgd(0.1))` is
+    `gd.dynamics.consensus(game, optax.sgd(0.1), 1.0)`.
 
     Raises:
-      ValueError: naming ``rule`` when the name is unknown.
+      ValueError: naming `rule` when the name is unknown.
     """
     if isinstance(rule, Rule):
         return rule

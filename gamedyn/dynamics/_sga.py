@@ -28,21 +28,21 @@ def sga(
 ) -> Dynamics:
     """Symplectic gradient adjustment (Balduzzi et al. 2018).
 
-    Players step on ``xi + lambda A^T xi``, where ``A = (J - J^T) / 2`` is the
-    antisymmetric part of the game Jacobian ``J`` (so ``A^T xi = (J^T xi - J xi) / 2``,
-    one JVP and one VJP). With ``align=True`` the sign of ``lambda`` is chosen each
-    step by alignment with the Hamiltonian's gradient ``J^T xi``:
-    ``sign(<xi, J^T xi> <A^T xi, J^T xi> / d + eps)`` (Balduzzi et al. 2018, Alg. 1).
+    Players step on `xi + lambda A^T xi`, where `A = (J - J^T) / 2` is the
+    antisymmetric part of the game Jacobian `J` (so `A^T xi = (J^T xi - J xi) / 2`,
+    one JVP and one VJP). With `align=True` the sign of `lambda` is chosen each
+    step by alignment with the Hamiltonian's gradient `J^T xi`:
+    `sign(<xi, J^T xi> <A^T xi, J^T xi> / d + eps)` (Balduzzi et al. 2018, Alg. 1).
 
     Args:
       game: the game.
-      optimizer: one optax ``GradientTransformation`` or a tuple with one per player.
-      lam: the adjustment's magnitude ``lambda``.
-      align: choose the sign of ``lambda`` by alignment (else always ``+lambda``).
-      eps: the alignment threshold ``epsilon``.
+      optimizer: one optax `GradientTransformation` or a tuple with one per player.
+      lam: the adjustment's magnitude `lambda`.
+      align: choose the sign of `lambda` by alignment (else always `+lambda`).
+      eps: the alignment threshold `epsilon`.
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`PlayersState`.
+      A `gamedyn.Dynamics` with state `PlayersState`.
 
     References:
       Balduzzi, Racaniere, Martens, Foerster, Tuyls, Graepel 2018, The Mechanics of

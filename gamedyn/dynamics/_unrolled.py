@@ -20,24 +20,24 @@ from gamedyn.dynamics._base import (
 
 def unrolled(game: Game, optimizer: Optimizer, unroll_steps: int = 5) -> Dynamics:
     """Unrolled updates (Metz et al. 2017): the generator differentiates through
-    ``K`` steps of the discriminator's optimizer.
+    `K` steps of the discriminator's optimizer.
 
-    The discriminator (last player) takes its ordinary step on ``grad_D L_D(w)``; every
-    other player ``i`` steps on ``d/dw_i L_i(w_i, ..., D_K(w))``, where ``D_K`` is the
-    discriminator after ``K = unroll_steps`` steps of its own optimizer (from its
+    The discriminator (last player) takes its ordinary step on `grad_D L_D(w)`; every
+    other player `i` steps on `d/dw_i L_i(w_i, ..., D_K(w))`, where `D_K` is the
+    discriminator after `K = unroll_steps` steps of its own optimizer (from its
     current optimizer state) against the current players, and the gradient flows
-    through the unrolled steps. ``unroll_steps=0`` is simultaneous play. To
-    differentiate through Adam, give it ``eps_root > 0`` (e.g.
-    ``optax.adam(lr, eps_root=1e-8)``): ``sqrt(nu)`` has an infinite derivative where
+    through the unrolled steps. `unroll_steps=0` is simultaneous play. To
+    differentiate through Adam, give it `eps_root > 0` (e.g.
+    `optax.adam(lr, eps_root=1e-8)`): `sqrt(nu)` has an infinite derivative where
     a gradient is exactly zero.
 
     Args:
       game: the game (discriminator last).
-      optimizer: one optax ``GradientTransformation`` or a tuple with one per player.
-      unroll_steps: ``K``.
+      optimizer: one optax `GradientTransformation` or a tuple with one per player.
+      unroll_steps: `K`.
 
     Returns:
-      A :class:`gamedyn.Dynamics` with state :class:`PlayersState`.
+      A `gamedyn.Dynamics` with state `PlayersState`.
 
     References:
       Metz, Poole, Pfau, Sohl-Dickstein 2017, Unrolled Generative Adversarial

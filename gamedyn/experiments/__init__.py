@@ -1,16 +1,16 @@
-"""Studies as library code: a config, ``build(config)`` and ``run(config, ...)``.
+"""Studies as library code: a config, `build(config)` and `run(config, ...)`.
 
 Each module is one study: a frozen configuration value with documented defaults,
-``build`` (the game and update rule it describes) and ``run`` returning result values
+`build` (the game and update rule it describes) and `run` returning result values
 (NamedTuples of arrays). Nothing here parses arguments or prints; progress goes
-through a ``progress`` callback. The command line (:mod:`gamedyn.cli`), the
+through a `progress` callback. The command line (`gamedyn.cli`), the
 benchmarks and the notebooks all call these.
 
-- :mod:`~gamedyn.experiments.dirac`: the Dirac-GAN study of Mescheder et al. (2018).
-- :mod:`~gamedyn.experiments.dirac_sweep`: Dirac-GAN phase diagrams over
-  ``(lr, gamma)`` with the closed-form stability boundary.
-- :mod:`~gamedyn.experiments.mog`: the mixture-of-Gaussians mode-collapse benchmark.
-- :mod:`~gamedyn.experiments.mnist`: MNIST GANs with checkpoints, FID and spectra.
+- `dirac`: the Dirac-GAN study of Mescheder et al. (2018).
+- `dirac_sweep`: Dirac-GAN phase diagrams over
+  `(lr, gamma)` with the closed-form stability boundary.
+- `mog`: the mixture-of-Gaussians mode-collapse benchmark.
+- `mnist`: MNIST GANs with checkpoints, FID and spectra.
 """
 
 from gamedyn.experiments import dirac, dirac_sweep, mnist, mog

@@ -1,20 +1,20 @@
 """The Dirac-GAN study of Mescheder, Geiger & Nowozin (2018), as library code.
 
 Simulates update rules on the Dirac-GAN and its regularized variants from
-``(theta, psi) = (1, 1)`` with step size ``h = 0.2`` for 500 steps (the reference
+`(theta, psi) = (1, 1)` with step size `h = 0.2` for 500 steps (the reference
 notebook's settings), classifies each run's outcome with
-:func:`gamedyn.outcomes.classify_runs` and returns the trajectories with the
-vector field each is drawn over. ``gamedyn dirac`` is the command line of
-:func:`run`.
+`gamedyn.outcomes.classify_runs` and returns the trajectories with the
+vector field each is drawn over. `gamedyn dirac` is the command line of
+`run`.
 
-Two sets of conventions (:func:`conventions` says which a config uses):
+Two sets of conventions (`conventions` says which a config uses):
 
 * gamedyn's (default): alternating GD moves the discriminator first (most GAN
-  code), consensus adds the exact gradient of ``1/2 ||xi||^2``, float32.
-* the reference notebook's (``Config(paper=True)``, ``gamedyn dirac --paper``):
-  alternating GD moves the generator first (``trajectory_altgd``), consensus uses
-  the notebook's field (``GAN_Consensus``, whose second terms are half those of
-  the gradient of ``1/2 ||xi||^2``), float64, and the notebook's nine variants;
+  code), consensus adds the exact gradient of `1/2 ||xi||^2`, float32.
+* the reference notebook's (`Config(paper=True)`, `gamedyn dirac --paper`):
+  alternating GD moves the generator first (`trajectory_altgd`), consensus uses
+  the notebook's field (`GAN_Consensus`, whose second terms are half those of
+  the gradient of `1/2 ||xi||^2`), float64, and the notebook's nine variants;
   the deterministic variants reproduce the notebook's trajectories to round-off.
 
 References:
@@ -50,19 +50,19 @@ class Variant(NamedTuple):
     """A Dirac-GAN setting of the study.
 
     Attributes:
-      loss: the GAN loss (:func:`gamedyn.losses.names`).
-      regularizer: ``"none"``, ``"r1"``, ``"r2"`` or ``"gp"``
-        (:func:`gamedyn.regularizers.get`).
+      loss: the GAN loss (`gamedyn.losses.names`).
+      regularizer: `"none"`, `"r1"`, `"r2"` or `"gp"`
+        (`gamedyn.regularizers.get`).
       gamma: the regularizer's weight.
       instance_noise: std of the instance noise.
-      clip: WGAN weight clipping of the discriminator at ``+-clip`` (None: off).
+      clip: WGAN weight clipping of the discriminator at `+-clip` (None: off).
       consensus: weight of the consensus term added to the game (0: off).
-      consensus_form: ``"exact"``: every player descends on
-        ``xi + consensus * grad 1/2 ||xi||^2``
-        (:func:`gamedyn.games.consensus_game`); ``"notebook"``: the reference
-        notebook's field (``GAN_Consensus``, standard loss only), in which the
-        terms ``(psi^2 + theta^2) f' f'' (psi, theta)`` of that gradient are
-        halved. Paper mode uses ``"notebook"``.
+      consensus_form: `"exact"`: every player descends on
+        `xi + consensus * grad 1/2 ||xi||^2`
+        (`gamedyn.games.consensus_game`); `"notebook"`: the reference
+        notebook's field (`GAN_Consensus`, standard loss only), in which the
+        terms `(psi^2 + theta^2) f' f'' (psi, theta)` of that gradient are
+        halved. Paper mode uses `"notebook"`.
     """
 
     loss: str = "standard"
@@ -117,7 +117,7 @@ RULES = (
     "lookahead",
     "unrolled",
 )
-"""The update rules (registry names, :func:`gamedyn.dynamics.get`) the study runs."""
+"""The update rules (registry names, `gamedyn.dynamics.get`) the study runs."""
 
 STUDY_RULES = ("simultaneous", "alternating")
 """The rules run on every variant by default."""
@@ -127,27 +127,27 @@ class Config(NamedTuple):
     """Which runs of the study, and their settings.
 
     Attributes:
-      rules: rule names; None: the study's (``simultaneous`` and ``alternating`` on
-        every variant, plus ``extragradient`` and ``optimistic`` on the plain GAN;
-        in paper mode ``simultaneous`` and ``alternating`` only).
-      variants: names from :data:`VARIANTS`; None: :data:`STUDY_VARIANTS` (paper
-        mode: :data:`PAPER_VARIANTS`), or none when ``custom`` is given.
-      custom: an extra :class:`Variant`, run under the name ``"custom"``.
+      rules: rule names; None: the study's (`simultaneous` and `alternating` on
+        every variant, plus `extragradient` and `optimistic` on the plain GAN;
+        in paper mode `simultaneous` and `alternating` only).
+      variants: names from `VARIANTS`; None: `STUDY_VARIANTS` (paper
+        mode: `PAPER_VARIANTS`), or none when `custom` is given.
+      custom: an extra `Variant`, run under the name `"custom"`.
       rule_param: the rule's own number (None: the registry's default).
-      lr: the step size ``h`` (plain SGD for both players).
+      lr: the step size `h` (plain SGD for both players).
       steps: steps per run.
-      start: the starting point ``(theta, psi)``.
+      start: the starting point `(theta, psi)`.
       seed: the PRNG seed (instance noise).
       field_points: grid points per axis of the vector field drawn under each run.
       paper: the reference notebook's conventions (see the module docstring):
         alternating GD moves the generator first, the notebook's consensus
         field, float64, all nine variants.
       tol, growth, tail, shrink: the outcome judge's parameters
-        (:func:`gamedyn.outcomes.classify_runs`): converged within ``tol * d0``
-        (5%: instance noise leaves a noise floor of about 1% of ``d0``), diverged
-        beyond ``growth * d0``, judged on the last ``tail`` of the records, and
+        (`gamedyn.outcomes.classify_runs`): converged within `tol * d0`
+        (5%: instance noise leaves a noise floor of about 1% of `d0`), diverged
+        beyond `growth * d0`, judged on the last `tail` of the records, and
         *slow* when still approaching steadily at a rate that shrinks a run of
-        the same length by ``shrink``.
+        the same length by `shrink`.
     """
 
     rules: tuple[str, ...] | None = None
@@ -172,15 +172,15 @@ class RunResult(NamedTuple):
     Attributes:
       rule: the update rule's name.
       variant: the variant's name.
-      settings: the :class:`Variant`.
-      outcome: ``"converged"``, ``"diverged"``, ``"cycles"`` or ``"slow"``
-        (:func:`gamedyn.outcomes.classify_runs` with the config's parameters).
-      final_distance: the distance to the equilibrium ``(0, 0)`` at the end.
-      final: ``(theta, psi)`` at the end.
+      settings: the `Variant`.
+      outcome: `"converged"`, `"diverged"`, `"cycles"` or `"slow"`
+        (`gamedyn.outcomes.classify_runs` with the config's parameters).
+      final_distance: the distance to the equilibrium `(0, 0)` at the end.
+      final: `(theta, psi)` at the end.
       diverged_step: -1 or the step at which the run diverged.
-      trajectory: the :class:`gamedyn.Trajectory` (params and ``"distance"``).
+      trajectory: the `gamedyn.Trajectory` (params and `"distance"`).
       field: the game's descent field on a grid, for drawing
-        (:func:`gamedyn.analysis.vector_field_grid`).
+        (`gamedyn.analysis.vector_field_grid`).
     """
 
     rule: str
@@ -195,7 +195,7 @@ class RunResult(NamedTuple):
 
 
 def check_variant(variant: Variant) -> Variant:
-    """Validates a :class:`Variant` (ValueError/TypeError naming the field)."""
+    """Validates a `Variant` (ValueError/TypeError naming the field)."""
     if not isinstance(variant, Variant):
         raise TypeError(f"variant: expected a Variant, got {type(variant).__name__}")
     check_choice("loss", variant.loss, losses.names())
@@ -221,7 +221,7 @@ def check_variant(variant: Variant) -> Variant:
 
 
 def check(config: Config) -> Config:
-    """Validates a :class:`Config` (ValueError/TypeError naming the field)."""
+    """Validates a `Config` (ValueError/TypeError naming the field)."""
     for rule in config.rules or ():
         check_choice("rules", rule, RULES)
     for name in config.variants or ():
@@ -257,7 +257,7 @@ def check(config: Config) -> Config:
 
 
 def conventions(config: Config) -> str:
-    """One line saying which conventions ``config`` runs with (figure captions)."""
+    """One line saying which conventions `config` runs with (figure captions)."""
     if config.paper:
         return (
             "reference notebook's conventions: alternating GD moves the generator "
@@ -274,12 +274,12 @@ def _paper_variant(variant: Variant) -> Variant:
 
 
 def runs(config: Config) -> list[tuple[str, str, Variant]]:
-    """The ``(rule, variant name, variant)`` triples that ``config`` asks for.
+    """The `(rule, variant name, variant)` triples that `config` asks for.
 
-    With neither ``rules`` nor variants: the study (:data:`STUDY_RULES` on
-    :data:`STUDY_VARIANTS`, extragradient and optimistic on the plain GAN; in
-    paper mode :data:`STUDY_RULES` on :data:`PAPER_VARIANTS`). With variants only:
-    :data:`STUDY_RULES` on them. With rules: each rule on the chosen variants
+    With neither `rules` nor variants: the study (`STUDY_RULES` on
+    `STUDY_VARIANTS`, extragradient and optimistic on the plain GAN; in
+    paper mode `STUDY_RULES` on `PAPER_VARIANTS`). With variants only:
+    `STUDY_RULES` on them. With rules: each rule on the chosen variants
     (the default variants when none is chosen). In paper mode a variant with a
     consensus term uses the notebook's consensus field.
     """
@@ -304,16 +304,16 @@ def runs(config: Config) -> list[tuple[str, str, Variant]]:
 
 
 def notebook_consensus_game(gamma: float, start=(1.0, 1.0)) -> Game:
-    """The reference notebook's consensus Dirac-GAN (``GAN_Consensus``).
+    """The reference notebook's consensus Dirac-GAN (`GAN_Consensus`).
 
-    Its field is ``xi + gamma (1/2 grad H + 1/2 f'(psi theta)^2 (theta, psi))``
-    with ``H = 1/2 ||xi||^2 = 1/2 (psi^2 + theta^2) f'(psi theta)^2``: the
-    notebook's ``v1reg = theta f'^2 + 1/2 psi (psi^2 + theta^2) f' f''`` (and
-    ``v2reg`` likewise) halves the second term of ``grad H``. The second part is
-    added through each player's loss with the factor ``f'^2`` held constant
-    (``stop_gradient``), so first derivatives (the field every gradient rule
+    Its field is `xi + gamma (1/2 grad H + 1/2 f'(psi theta)^2 (theta, psi))`
+    with `H = 1/2 ||xi||^2 = 1/2 (psi^2 + theta^2) f'(psi theta)^2`: the
+    notebook's `v1reg = theta f'^2 + 1/2 psi (psi^2 + theta^2) f' f''` (and
+    `v2reg` likewise) halves the second term of `grad H`. The second part is
+    added through each player's loss with the factor `f'^2` held constant
+    (`stop_gradient`), so first derivatives (the field every gradient rule
     uses) are exact, but second derivatives of this game are not those of the
-    field: do not analyse it with :func:`gamedyn.analysis.jacobian`.
+    field: do not analyse it with `gamedyn.analysis.jacobian`.
     """
     base = games.dirac_gan("standard", None, start=start)
     h = hamiltonian(base)
@@ -340,12 +340,12 @@ def build(
     rule_param: float | None = None,
     order: tuple[int, ...] | None = None,
 ) -> tuple[Game, _dynamics.Dynamics]:
-    """The game and the dynamics of one run: plain SGD with step ``lr`` for both
-    players (the discriminator's clipped when ``variant.clip`` is set).
+    """The game and the dynamics of one run: plain SGD with step `lr` for both
+    players (the discriminator's clipped when `variant.clip` is set).
 
-    ``order`` is the move order of alternating GD (for ``"alternating"`` and the
-    alternating steps inside ``"lookahead"``): None moves the discriminator first,
-    :data:`PAPER_ORDER` the generator.
+    `order` is the move order of alternating GD (for `"alternating"` and the
+    alternating steps inside `"lookahead"`): None moves the discriminator first,
+    `PAPER_ORDER` the generator.
     """
     check_variant(variant)
     if variant.consensus and variant.consensus_form == "notebook":
@@ -378,14 +378,14 @@ def run(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[RunResult]:
-    """Simulates every run of ``config``.
+    """Simulates every run of `config`.
 
     Args:
-      config: the :class:`Config` (default: the study).
-      progress: ``progress(done, total)`` after each run.
+      config: the `Config` (default: the study).
+      progress: `progress(done, total)` after each run.
 
     Returns:
-      One :class:`RunResult` per run, in the order of :func:`runs`.
+      One `RunResult` per run, in the order of `runs`.
     """
     config = check(Config() if config is None else config)
     todo = runs(config)
@@ -439,7 +439,7 @@ def run(
 
 
 def summary(config: Config, results: list[RunResult]) -> dict[str, Any]:
-    """The ``summary.json`` content of a study: settings and one record per run."""
+    """The `summary.json` content of a study: settings and one record per run."""
     return {
         "study": "Dirac-GAN, Mescheder, Geiger & Nowozin 2018",
         "conventions": conventions(config),

@@ -1,20 +1,20 @@
-"""Dirac-GAN phase diagrams: a run per ``(lr, gamma)`` and the closed-form boundary.
+"""Dirac-GAN phase diagrams: a run per `(lr, gamma)` and the closed-form boundary.
 
-:func:`dirac_run` trains the Dirac-GAN once as a function of ``(lr, gamma)`` for
-:func:`gamedyn.sweep`; :func:`dirac_spectral_radius` is the theoretical local rate of
-the same rule at the equilibrium, whose contour ``rho = 1`` is the stability boundary
-drawn on the phase diagrams of Mescheder et al. (2018). :func:`run` does both for a
-:class:`Config`.
+`dirac_run` trains the Dirac-GAN once as a function of `(lr, gamma)` for
+`gamedyn.sweep`; `dirac_spectral_radius` is the theoretical local rate of
+the same rule at the equilibrium, whose contour `rho = 1` is the stability boundary
+drawn on the phase diagrams of Mescheder et al. (2018). `run` does both for a
+`Config`.
 
-A phase diagram answers one of two questions (``Config.mode``):
+A phase diagram answers one of two questions (`Config.mode`):
 
-* ``"local"`` (default): is the equilibrium locally stable? Every run starts near
-  it, at :data:`LOCAL_START`, where the game is linear to a relative ``1e-4``, so
-  the outcome map follows the linear theory (``rho < 1`` converges).
-* ``"basin"``: is it reached from a given start (default :data:`BASIN_START`,
-  the paper's ``(1, 1)``)? A cell that is stable in theory (``rho < 1``) but whose
-  run diverged from that start is marked ``"outside basin"``
-  (:func:`gamedyn.outcomes.outside_basin`) rather than ``"diverged"``.
+* `"local"` (default): is the equilibrium locally stable? Every run starts near
+  it, at `LOCAL_START`, where the game is linear to a relative `1e-4`, so
+  the outcome map follows the linear theory (`rho < 1` converges).
+* `"basin"`: is it reached from a given start (default `BASIN_START`,
+  the paper's `(1, 1)`)? A cell that is stable in theory (`rho < 1`) but whose
+  run diverged from that start is marked `"outside basin"`
+  (`gamedyn.outcomes.outside_basin`) rather than `"diverged"`.
 
 References:
   Mescheder, Geiger, Nowozin 2018, Which Training Methods for GANs do actually
@@ -53,13 +53,13 @@ RULES = (
 Dirac-GAN."""
 
 REGULARIZERS = ("r1", "r2", "none")
-"""Regularizers whose weight ``gamma`` :func:`dirac_run` sweeps."""
+"""Regularizers whose weight `gamma` `dirac_run` sweeps."""
 
 MODES = ("local", "basin")
 """The questions a phase diagram answers: local stability, or reachability."""
 
 LOCAL_START = (0.01, 0.01)
-"""The start of local-mode runs: near the equilibrium ``(0, 0)``."""
+"""The start of local-mode runs: near the equilibrium `(0, 0)`."""
 
 BASIN_START = (1.0, 1.0)
 """The default start of basin-mode runs: the paper's."""
@@ -91,30 +91,30 @@ def dirac_run(
     tail: float = 0.2,
     shrink: float = 0.5,
 ) -> Callable[..., dict[str, jax.Array]]:
-    """A function of ``(lr, gamma)`` training the Dirac-GAN once, for :func:`sweep`.
+    """A function of `(lr, gamma)` training the Dirac-GAN once, for `sweep`.
 
-    Plain SGD with step ``lr`` on the Dirac-GAN (Mescheder et al. 2018) whose
-    discriminator is penalised by ``regularizer`` with weight ``gamma``; the run is
-    summarised by its outcome (:func:`gamedyn.outcomes.classify_runs` of the distance to
-    the equilibrium ``(0, 0)``) and its empirical per-step rate
-    (:func:`gamedyn.outcomes.rate` on the last half of the records, which leaves
+    Plain SGD with step `lr` on the Dirac-GAN (Mescheder et al. 2018) whose
+    discriminator is penalised by `regularizer` with weight `gamma`; the run is
+    summarised by its outcome (`gamedyn.outcomes.classify_runs` of the distance to
+    the equilibrium `(0, 0)`) and its empirical per-step rate
+    (`gamedyn.outcomes.rate` on the last half of the records, which leaves
     out records at the run's round-off floor and corrects for double
     eigenvalues).
 
     Args:
-      rule: a name from :data:`RULES`.
-      loss: the GAN loss (``"standard"``, ``"non_saturating"``, ``"wgan"``, ...).
-      regularizer: ``"r1"``, ``"r2"`` or ``"none"`` (then ``gamma`` is ignored).
+      rule: a name from `RULES`.
+      loss: the GAN loss (`"standard"`, `"non_saturating"`, `"wgan"`, ...).
+      regularizer: `"r1"`, `"r2"` or `"none"` (then `gamma` is ignored).
       num_steps: steps per run.
-      every: record the distance every ``every`` steps.
-      start: the starting point ``(theta, psi)`` (default near the equilibrium,
-        :data:`LOCAL_START`).
-      consensus: the consensus weight for ``rule="consensus"``.
-      tol, growth, tail, shrink: passed to :func:`gamedyn.outcomes.classify_runs`.
+      every: record the distance every `every` steps.
+      start: the starting point `(theta, psi)` (default near the equilibrium,
+        `LOCAL_START`).
+      consensus: the consensus weight for `rule="consensus"`.
+      tol, growth, tail, shrink: passed to `gamedyn.outcomes.classify_runs`.
 
     Returns:
-      ``fn(lr, gamma) -> dict`` with ``outcome`` (int code), ``rate`` (per step),
-      ``distance`` (the final distance) and ``diverged_step`` (-1 or the step).
+      `fn(lr, gamma) -> dict` with `outcome` (int code), `rate` (per step),
+      `distance` (the final distance) and `diverged_step` (-1 or the step).
     """
     _check_choice("rule", rule, RULES)
     _check_choice("regularizer", regularizer, REGULARIZERS)
@@ -164,20 +164,20 @@ def _dirac_jacobian(loss: str) -> np.ndarray:
 def dirac_jacobian(
     gamma: Any = 0.0, *, loss: str = "standard", regularizer: str = "r1"
 ) -> np.ndarray:
-    """The Jacobian of ``xi`` at the Dirac-GAN's equilibrium ``(0, 0)``.
+    """The Jacobian of `xi` at the Dirac-GAN's equilibrium `(0, 0)`.
 
-    ``J = [[0, f'(0)], [-f'(0), gamma]]`` for R1 or R2 (``gamma / 2 psi^2`` adds
-    ``gamma psi`` to the discriminator's gradient), in the descent convention
-    ``w <- w - h xi``; ``f'(0)`` (1/2 for the standard loss, 1 for WGAN) is computed by
+    `J = [[0, f'(0)], [-f'(0), gamma]]` for R1 or R2 (`gamma / 2 psi^2` adds
+    `gamma psi` to the discriminator's gradient), in the descent convention
+    `w <- w - h xi`; `f'(0)` (1/2 for the standard loss, 1 for WGAN) is computed by
     autodiff from the loss.
 
     Args:
       gamma: regularization weights, any shape (broadcast).
       loss: the GAN loss name.
-      regularizer: ``"r1"``, ``"r2"`` or ``"none"``.
+      regularizer: `"r1"`, `"r2"` or `"none"`.
 
     Returns:
-      ``gamma.shape + (2, 2)`` float64 NumPy array.
+      `gamma.shape + (2, 2)` float64 NumPy array.
     """
     _check_choice("regularizer", regularizer, REGULARIZERS)
     gamma = np.asarray(gamma, dtype=float)
@@ -198,25 +198,25 @@ def dirac_step_matrix(
 ) -> np.ndarray:
     """The linearised step map of an update rule at the Dirac-GAN's equilibrium.
 
-    With ``J`` from :func:`dirac_jacobian` (blocks ``J_gg, J_gd; J_dg, J_dd``) and
-    step ``h = lr``:
+    With `J` from `dirac_jacobian` (blocks `J_gg, J_gd; J_dg, J_dd`) and
+    step `h = lr`:
 
-    - simultaneous: ``I - h J``;
-    - alternating (discriminator first): ``[[1 - h J_gg + h^2 J_gd J_dg,
-      -h J_gd (1 - h J_dd)], [-h J_dg, 1 - h J_dd]]``;
-    - extragradient: ``I - h J + h^2 J^2``;
-    - optimistic: on ``(w_k, w_{k-1})``, ``[[I - 2 h J, h J], [I, 0]]``;
-    - consensus: ``I - h (J + c J^T J)``.
+    - simultaneous: `I - h J`;
+    - alternating (discriminator first): `[[1 - h J_gg + h^2 J_gd J_dg,
+      -h J_gd (1 - h J_dd)], [-h J_dg, 1 - h J_dd]]`;
+    - extragradient: `I - h J + h^2 J^2`;
+    - optimistic: on `(w_k, w_{k-1})`, `[[I - 2 h J, h J], [I, 0]]`;
+    - consensus: `I - h (J + c J^T J)`.
 
     Args:
-      rule: a name from :data:`RULES`.
-      lr: step sizes, any shape; broadcast with ``gamma``.
+      rule: a name from `RULES`.
+      lr: step sizes, any shape; broadcast with `gamma`.
       gamma: regularization weights.
-      loss, regularizer: as in :func:`dirac_run`.
-      consensus: the consensus weight ``c``.
+      loss, regularizer: as in `dirac_run`.
+      consensus: the consensus weight `c`.
 
     Returns:
-      ``broadcast(lr, gamma).shape + (d, d)`` with ``d = 4`` for optimistic, else 2.
+      `broadcast(lr, gamma).shape + (d, d)` with `d = 4` for optimistic, else 2.
     """
     _check_choice("rule", rule, RULES)
     lr, gamma = np.broadcast_arrays(np.asarray(lr, float), np.asarray(gamma, float))
@@ -244,15 +244,15 @@ def dirac_spectral_radius(
     regularizer: str = "r1",
     consensus: float = _CONSENSUS,
 ) -> np.ndarray:
-    """The spectral radius of :func:`dirac_step_matrix`: the theoretical local rate.
+    """The spectral radius of `dirac_step_matrix`: the theoretical local rate.
 
     The equilibrium is locally stable (the rule converges linearly from nearby
-    starts, at rate ``rho`` per step) when ``rho < 1`` and unstable when
-    ``rho > 1``; the contour ``rho = 1`` is the stability boundary drawn on phase
-    diagrams (:func:`gamedyn.plotting.phase_diagram`).
+    starts, at rate `rho` per step) when `rho < 1` and unstable when
+    `rho > 1`; the contour `rho = 1` is the stability boundary drawn on phase
+    diagrams (`gamedyn.plotting.phase_diagram`).
 
     Returns:
-      ``broadcast(lr, gamma).shape`` float64 array.
+      `broadcast(lr, gamma).shape` float64 array.
     """
     m = dirac_step_matrix(
         rule, lr, gamma, loss=loss, regularizer=regularizer, consensus=consensus
@@ -261,23 +261,23 @@ def dirac_spectral_radius(
 
 
 class Config(NamedTuple):
-    """A Dirac-GAN phase diagram: one rule over a grid of ``(lr, gamma)``.
+    """A Dirac-GAN phase diagram: one rule over a grid of `(lr, gamma)`.
 
     Attributes:
-      rule: a name from :data:`RULES`.
+      rule: a name from `RULES`.
       lr: the learning rates (1-D, positive).
       gamma: the regularizer weights (1-D, non-negative).
       loss: the GAN loss.
-      regularizer: ``"r1"``, ``"r2"`` or ``"none"``: the penalty weighted by gamma.
+      regularizer: `"r1"`, `"r2"` or `"none"`: the penalty weighted by gamma.
       steps: steps per run.
       every: steps between recorded distances.
-      start: the starting point ``(theta, psi)``; None: :data:`LOCAL_START` in
-        local mode, :data:`BASIN_START` in basin mode.
-      consensus: the consensus weight (rule ``"consensus"``).
+      start: the starting point `(theta, psi)`; None: `LOCAL_START` in
+        local mode, `BASIN_START` in basin mode.
+      consensus: the consensus weight (rule `"consensus"`).
       chunk_size: configurations per compiled call.
-      mode: ``"local"`` (local stability: start near the equilibrium) or
-        ``"basin"`` (reachability from ``start``: stable cells whose run diverged
-        are ``"outside basin"``).
+      mode: `"local"` (local stability: start near the equilibrium) or
+        `"basin"` (reachability from `start`: stable cells whose run diverged
+        are `"outside basin"`).
     """
 
     rule: str = "simultaneous"
@@ -294,7 +294,7 @@ class Config(NamedTuple):
 
 
 def start_of(config: Config) -> tuple[float, float]:
-    """The start ``config`` runs from (its ``start``, or its mode's default)."""
+    """The start `config` runs from (its `start`, or its mode's default)."""
     _check_choice("mode", config.mode, MODES)
     if config.start is not None:
         return tuple(float(x) for x in config.start)
@@ -302,19 +302,19 @@ def start_of(config: Config) -> tuple[float, float]:
 
 
 class Result(NamedTuple):
-    """What :func:`run` returns (NumPy arrays of shape ``(len(lr), len(gamma))``).
+    """What `run` returns (NumPy arrays of shape `(len(lr), len(gamma))`).
 
     Attributes:
       lr, gamma: the grid.
-      outcome: int codes into :data:`gamedyn.outcomes.OUTCOMES` (in basin mode
-        ``"outside basin"`` for stable cells whose run diverged).
+      outcome: int codes into `gamedyn.outcomes.OUTCOMES` (in basin mode
+        `"outside basin"` for stable cells whose run diverged).
       rate: the empirical per-step rate of each run.
       distance: the final distance to the equilibrium.
       diverged_step: -1 or the step at which the run diverged.
-      theory: the spectral radius of the linearised step (:func:`
+      theory: the spectral radius of the linearised step (`
         dirac_spectral_radius`).
       agreement: the fraction of cells where "converging" (converged or slow)
-        agrees with ``theory < 1``.
+        agrees with `theory < 1`.
       mode: the config's mode.
       start: the start every run was made from.
     """
@@ -334,14 +334,14 @@ class Result(NamedTuple):
 def run(
     config: Config, *, progress: Callable[[int, int], None] | None = None
 ) -> Result:
-    """Sweeps ``config``'s grid with :func:`gamedyn.sweep` and adds the theory.
+    """Sweeps `config`'s grid with `gamedyn.sweep` and adds the theory.
 
     Args:
-      config: the :class:`Config`.
-      progress: ``progress(done, total)`` after each chunk of configurations.
+      config: the `Config`.
+      progress: `progress(done, total)` after each chunk of configurations.
 
     Returns:
-      A :class:`Result`.
+      A `Result`.
     """
     start = start_of(config)
     if len(start) != 2 or not np.all(np.isfinite(start)):

@@ -1,4 +1,4 @@
-"""Games: analytic (Dirac-GAN, bilinear, quadratic, any zero-sum ``f(x, y)``) and GANs
+"""Games: analytic (Dirac-GAN, bilinear, quadratic, any zero-sum `f(x, y)`) and GANs
 built from functions."""
 
 from gamedyn.games._gan import gan, multi_gan

@@ -21,20 +21,20 @@ def _matrix(name: str, m, shape=None) -> jax.Array:
 
 
 def quadratic(A, P=None, Q=None) -> Game:
-    """The zero-sum quadratic game ``f(x, y) = 1/2 x^T P x + x^T A y - 1/2 y^T Q y``.
+    """The zero-sum quadratic game `f(x, y) = 1/2 x^T P x + x^T A y - 1/2 y^T Q y`.
 
-    ``x`` minimises ``f`` and ``y`` maximises it. The vector field is linear,
-    ``xi(x, y) = (P x + A y, -A^T x + Q y)``, with constant Jacobian
-    ``[[P, A], [-A^T, Q]]``: the equilibrium ``(0, 0)`` is a local Nash equilibrium iff
-    ``P`` and ``Q`` are positive semidefinite.
+    `x` minimises `f` and `y` maximises it. The vector field is linear,
+    `xi(x, y) = (P x + A y, -A^T x + Q y)`, with constant Jacobian
+    `[[P, A], [-A^T, Q]]`: the equilibrium `(0, 0)` is a local Nash equilibrium iff
+    `P` and `Q` are positive semidefinite.
 
     Args:
-      A: ``(m, n)`` coupling matrix.
-      P: ``(m, m)`` curvature of the minimising player (default 0).
-      Q: ``(n, n)`` curvature of the maximising player (default 0).
+      A: `(m, n)` coupling matrix.
+      P: `(m, m)` curvature of the minimising player (default 0).
+      Q: `(n, n)` curvature of the maximising player (default 0).
 
     Returns:
-      A :class:`gamedyn.Game` with params ``(x, y)``, 1-D arrays; ``init`` draws them
+      A `gamedyn.Game` with params `(x, y)`, 1-D arrays; `init` draws them
       from a standard normal. Products run at full precision on every backend.
     """
     A = _matrix("A", A)
@@ -60,16 +60,16 @@ def quadratic(A, P=None, Q=None) -> Game:
 
 
 def bilinear(A) -> Game:
-    """The bilinear game: ``x`` minimises ``x^T A y``, ``y`` minimises ``-x^T A y``.
+    """The bilinear game: `x` minimises `x^T A y`, `y` minimises `-x^T A y`.
 
-    The equilibrium ``(0, 0)`` has purely imaginary Jacobian eigenvalues
-    ``+-i sigma_k(A)``: simultaneous GD spirals out, alternating GD cycles,
+    The equilibrium `(0, 0)` has purely imaginary Jacobian eigenvalues
+    `+-i sigma_k(A)`: simultaneous GD spirals out, alternating GD cycles,
     extragradient and optimistic GD converge (Gidel et al. 2019; Mokhtari et al. 2020).
 
     Args:
-      A: ``(m, n)`` matrix.
+      A: `(m, n)` matrix.
 
     Returns:
-      A :class:`gamedyn.Game` with params ``(x, y)``, 1-D arrays.
+      A `gamedyn.Game` with params `(x, y)`, 1-D arrays.
     """
     return quadratic(A)

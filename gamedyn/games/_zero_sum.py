@@ -15,24 +15,24 @@ def zero_sum(
     f: Callable[[Any, Any], jax.Array],
     init: Callable[[jax.Array], tuple[Any, Any]] | tuple[Any, Any] | None = None,
 ) -> Game:
-    """The zero-sum game ``min_x max_y f(x, y)``.
+    """The zero-sum game `min_x max_y f(x, y)`.
 
-    The first player minimises ``f`` and the second maximises it: the losses are
-    ``(f(x, y), -f(x, y))``, so the descent field is
-    ``xi = (grad_x f, -grad_y f)`` and simultaneous GD is gradient
-    descent-ascent, ``x <- x - h grad_x f``, ``y <- y + h grad_y f``. ``x`` and
-    ``y`` may be any pytrees of floating-point arrays.
+    The first player minimises `f` and the second maximises it: the losses are
+    `(f(x, y), -f(x, y))`, so the descent field is
+    `xi = (grad_x f, -grad_y f)` and simultaneous GD is gradient
+    descent-ascent, `x <- x - h grad_x f`, `y <- y + h grad_y f`. `x` and
+    `y` may be any pytrees of floating-point arrays.
 
     Args:
-      f: ``f(x, y) -> scalar``, traceable with JAX.
-      init: ``init(key) -> (x, y)``, or a pair ``(x0, y0)`` that ``init`` returns
-        for every key; None: ``game.init`` raises (pass the params yourself).
+      f: `f(x, y) -> scalar`, traceable with JAX.
+      init: `init(key) -> (x, y)`, or a pair `(x0, y0)` that `init` returns
+        for every key; None: `game.init` raises (pass the params yourself).
 
     Returns:
-      A :class:`gamedyn.Game` with params ``(x, y)``.
+      A `gamedyn.Game` with params `(x, y)`.
 
     Raises:
-      TypeError: when ``f`` is not callable or ``init`` is neither a callable nor
+      TypeError: when `f` is not callable or `init` is neither a callable nor
         a pair.
 
     Examples:

@@ -20,32 +20,32 @@ def dirac_gan(
     num_samples: int = 1000,
     start: tuple[float, float] | None = (1.0, 1.0),
 ) -> Game:
-    """The Dirac-GAN: data a point mass at 0, generator a point mass at ``theta``.
+    """The Dirac-GAN: data a point mass at 0, generator a point mass at `theta`.
 
-    The discriminator is linear, ``D(x) = psi * x``, so with no regularizer
-    ``L(theta, psi) = f(psi * theta) + f(0)``; the generator minimises ``L`` and the
-    discriminator maximises ``L`` minus its regularizer. The unique equilibrium is
-    ``(0, 0)``, where the unregularized Jacobian has eigenvalues ``+-f'(0) i`` (purely
+    The discriminator is linear, `D(x) = psi * x`, so with no regularizer
+    `L(theta, psi) = f(psi * theta) + f(0)`; the generator minimises `L` and the
+    discriminator maximises `L` minus its regularizer. The unique equilibrium is
+    `(0, 0)`, where the unregularized Jacobian has eigenvalues `+-f'(0) i` (purely
     imaginary: simultaneous GD diverges, alternating GD cycles). It is the GAN of
-    :func:`gamedyn.games.gan` with a point-mass generator and a linear discriminator,
+    `gamedyn.games.gan` with a point-mass generator and a linear discriminator,
     written on scalars for speed; its losses and regularizers are the neural GANs' own
-    code (R1 and R2 give ``gamma / 2 * psi^2``, the gradient penalty
-    ``gamma / 2 * (|psi| - target)^2``), and it draws instance noise from the key
-    exactly as :func:`gamedyn.games.gan` does.
+    code (R1 and R2 give `gamma / 2 * psi^2`, the gradient penalty
+    `gamma / 2 * (|psi| - target)^2`), and it draws instance noise from the key
+    exactly as `gamedyn.games.gan` does.
 
     Args:
-      loss: ``"standard"`` (``f(t) = -log(1 + e^-t)``), ``"non_saturating"``,
-        ``"wgan"`` (``f(t) = t``; clip ``psi`` with
-        :func:`gamedyn.transforms.clip_params`), or any registered loss.
-      regularizer: e.g. ``gamedyn.regularizers.r1(0.3)``.
+      loss: `"standard"` (`f(t) = -log(1 + e^-t)`), `"non_saturating"`,
+        `"wgan"` (`f(t) = t`; clip `psi` with
+        `gamedyn.transforms.clip_params`), or any registered loss.
+      regularizer: e.g. `gamedyn.regularizers.r1(0.3)`.
       instance_noise: std of the instance noise; when positive, the expectations are
-        estimated from ``num_samples`` noisy samples drawn from the key.
-      num_samples: samples per evaluation when ``instance_noise > 0``.
-      start: the ``(theta, psi)`` that ``init`` returns (the paper starts at ``(1,
-        1)``); ``None`` draws them from a standard normal.
+        estimated from `num_samples` noisy samples drawn from the key.
+      num_samples: samples per evaluation when `instance_noise > 0`.
+      start: the `(theta, psi)` that `init` returns (the paper starts at `(1,
+        1)`); `None` draws them from a standard normal.
 
     Returns:
-      A :class:`gamedyn.Game` with params ``(theta, psi)``, scalar arrays.
+      A `gamedyn.Game` with params `(theta, psi)`, scalar arrays.
 
     References:
       Mescheder, Geiger, Nowozin 2018, Which Training Methods for GANs do actually

@@ -1,18 +1,18 @@
 """MNIST GANs as games: MLP or DCGAN players, unconditional or class-conditional.
 
-An MNIST GAN is just a game: :func:`mnist_gan` returns a :class:`gamedyn.Game` (in
-:class:`ImageGAN`) whose params are ``(generator_params, discriminator_params)``, so
+An MNIST GAN is just a game: `mnist_gan` returns a `gamedyn.Game` (in
+`ImageGAN`) whose params are `(generator_params, discriminator_params)`, so
 every loss, regularizer and update rule of gamedyn applies unchanged.
 
 Batch norm, purely. The DCGAN generator normalises with batch statistics. Inside the
 game's losses it runs in train mode: each evaluation normalises with the statistics
-of its own batch (a pure function of ``(params, key)``; the running averages are not
+of its own batch (a pure function of `(params, key)`; the running averages are not
 touched). The running averages, needed only to sample in eval mode, are separate
-non-trainable *state*: :attr:`ImageGAN.init_state` makes them and
-:attr:`ImageGAN.update_state` ``(params, state, key) -> state`` advances them by one
+non-trainable *state*: `ImageGAN.init_state` makes them and
+`ImageGAN.update_state` `(params, state, key) -> state` advances them by one
 exponential-moving-average step on a fresh batch, returning new arrays; the trainer
-(:func:`gamedyn.train.train`) threads that state next to the dynamics' state and
-checkpoints it. Models without batch norm have the empty state ``{}``.
+(`gamedyn.train.train`) threads that state next to the dynamics' state and
+checkpoints it. Models without batch norm have the empty state `{}`.
 """
 
 from __future__ import annotations
@@ -44,16 +44,16 @@ class ImageGAN(NamedTuple):
     """An image GAN game with what training and evaluation need besides the game.
 
     Attributes:
-      game: the :class:`gamedyn.Game`; params ``(generator_params, disc_params)``.
-      init_state: ``init_state() -> state``, the non-trainable state (batch-norm
-        running averages of the generator; ``{}`` without batch norm).
-      update_state: ``update_state(params, state, key) -> state``, one running-average
+      game: the `gamedyn.Game`; params `(generator_params, disc_params)`.
+      init_state: `init_state() -> state`, the non-trainable state (batch-norm
+        running averages of the generator; `{}` without batch norm).
+      update_state: `update_state(params, state, key) -> state`, one running-average
         step on a fresh batch (identity without batch norm).
-      generate: ``generate(params, state, z, labels=None) -> images`` in eval mode,
-        ``(n, 28, 28, 1)`` in ``[-1, 1]``; ``labels`` (``(n,)`` ints) for a
+      generate: `generate(params, state, z, labels=None) -> images` in eval mode,
+        `(n, 28, 28, 1)` in `[-1, 1]`; `labels` (`(n,)` ints) for a
         conditional GAN (None means label 0).
-      discriminate: ``discriminate(disc_params, images, labels=None) -> (n,)`` logits.
-      sample_noise: ``sample_noise(key, n) -> z``, ``(n, latent_dim)`` standard normal.
+      discriminate: `discriminate(disc_params, images, labels=None) -> (n,)` logits.
+      sample_noise: `sample_noise(key, n) -> z`, `(n, latent_dim)` standard normal.
       latent_dim: the latent dimension.
       num_classes: 0 when unconditional, else 10.
     """
@@ -69,7 +69,7 @@ class ImageGAN(NamedTuple):
 
 
 def to_float(images: jax.Array) -> jax.Array:
-    """uint8 images ``(n, 28, 28)`` (0..255) to float32 ``(n, 28, 28, 1)``, [-1, 1]."""
+    """uint8 images `(n, 28, 28)` (0..255) to float32 `(n, 28, 28, 1)`, [-1, 1]."""
     return (jnp.asarray(images, jnp.float32) / 127.5 - 1.0)[..., None]
 
 
@@ -106,32 +106,32 @@ def mnist_gan(
 ) -> ImageGAN:
     """An MNIST GAN game.
 
-    Unconditional GANs are :func:`gamedyn.games.gan` with flax players. A
+    Unconditional GANs are `gamedyn.games.gan` with flax players. A
     class-conditional GAN (Mirza & Osindero 2014) is the same game with a label per
     sample: each evaluation draws real images with their labels and generates fakes
-    for the *same* labels, the discriminator sees ``(x, y)``; for the regularizers the
-    label rides along as a constant extra image channel that ``D`` reads through a
-    ``stop_gradient``, so ``grad_x D`` (R1, R2, WGAN-GP) is the gradient with
+    for the *same* labels, the discriminator sees `(x, y)`; for the regularizers the
+    label rides along as a constant extra image channel that `D` reads through a
+    `stop_gradient`, so `grad_x D` (R1, R2, WGAN-GP) is the gradient with
     respect to the image alone. Instance noise touches only the image.
 
     Args:
-      model: ``"mlp"`` (hidden widths ``(width, width)``, default 256) or ``"dcgan"``
-        (base channels ``width``, default 64; batch norm in the generator).
+      model: `"mlp"` (hidden widths `(width, width)`, default 256) or `"dcgan"`
+        (base channels `width`, default 64; batch norm in the generator).
       conditional: condition both players on the digit label.
-      loss: a name from :func:`gamedyn.losses.names` or a ``GANLoss``.
-      regularizer: a discriminator penalty from :mod:`gamedyn.regularizers`.
+      loss: a name from `gamedyn.losses.names` or a `GANLoss`.
+      regularizer: a discriminator penalty from `gamedyn.regularizers`.
       batch_size: samples per evaluation.
-      instance_noise: std of Gaussian noise added to the images ``D`` sees.
+      instance_noise: std of Gaussian noise added to the images `D` sees.
       generator_penalty: weight of the Nagarajan & Kolter (2017) gradient-norm
-        penalty on the generator (see :func:`gamedyn.games.gan`); 0 turns it off.
-      latent_dim: dimension of the Gaussian latent ``z``.
-      width: the model's width (see ``model``).
+        penalty on the generator (see `gamedyn.games.gan`); 0 turns it off.
+      latent_dim: dimension of the Gaussian latent `z`.
+      width: the model's width (see `model`).
       layer_norm: layer norm in the DCGAN discriminator's second layer.
-      data: ``(images, labels)`` to train on, uint8 ``(N, 28, 28)`` and ``(N,)``;
-        default the MNIST training set (:func:`gamedyn.data.load_mnist`).
+      data: `(images, labels)` to train on, uint8 `(N, 28, 28)` and `(N,)`;
+        default the MNIST training set (`gamedyn.data.load_mnist`).
 
     Returns:
-      An :class:`ImageGAN`.
+      An `ImageGAN`.
     """
     if model not in MODELS:
         raise ValueError(f"model: expected one of {MODELS}, got {model!r}")
@@ -285,13 +285,13 @@ def sample_images(
     num: int,
     batch_size: int = 1000,
 ) -> np.ndarray:
-    """``num`` eval-mode samples as a float32 NumPy array ``(num, 28, 28, 1)``.
+    """`num` eval-mode samples as a float32 NumPy array `(num, 28, 28, 1)`.
 
-    Generated in jitted batches of ``batch_size``; a conditional GAN cycles through
-    the labels ``0, 1, ..., 9, 0, ...`` (balanced classes).
+    Generated in jitted batches of `batch_size`; a conditional GAN cycles through
+    the labels `0, 1, ..., 9, 0, ...` (balanced classes).
 
     Args:
-      image_gan: the :class:`ImageGAN`.
+      image_gan: the `ImageGAN`.
       params: the players' params.
       state: the non-trainable state (batch-norm running averages).
       key: PRNG key of the latents.

@@ -1,7 +1,7 @@
 """GAN games from flax (linen) modules, with spectral normalisation as a pure
 reparametrisation.
 
-The game's params are the modules' ``"params"`` collections, plain pytrees of arrays,
+The game's params are the modules' `"params"` collections, plain pytrees of arrays,
 so every update rule, the simulator and the analysis tools accept them.
 """
 
@@ -20,13 +20,13 @@ from gamedyn.regularizers import Regularizer
 
 
 class MLP(nn.Module):
-    """A fully connected network: ``Dense -> activation`` per hidden layer, then a
-    linear ``Dense(out_features)``.
+    """A fully connected network: `Dense -> activation` per hidden layer, then a
+    linear `Dense(out_features)`.
 
     Attributes:
       hidden: widths of the hidden layers.
       out_features: width of the output.
-      activation: the nonlinearity (default ReLU; ``nn.leaky_relu`` for
+      activation: the nonlinearity (default ReLU; `nn.leaky_relu` for
         discriminators is common).
       kernel_init: initializer of the kernels.
     """
@@ -44,19 +44,19 @@ class MLP(nn.Module):
 
 
 def spectral_norm(w: jax.Array, num_iterations: int = 20) -> jax.Array:
-    """The largest singular value of ``w`` reshaped to ``(-1, w.shape[-1])``, by power
+    """The largest singular value of `w` reshaped to `(-1, w.shape[-1])`, by power
     iteration (Miyato et al. 2018).
 
-    Pure: the iteration starts from the fixed vector ``1 / sqrt(n)`` each call, and
-    ``u`` and ``v`` are treated as constants, so the derivative is ``u v^T`` as in the
+    Pure: the iteration starts from the fixed vector `1 / sqrt(n)` each call, and
+    `u` and `v` are treated as constants, so the derivative is `u v^T` as in the
     paper. A zero matrix gives 0 (no NaN).
 
     Args:
-      w: a kernel, ``(..., out)``.
+      w: a kernel, `(..., out)`.
       num_iterations: power-iteration steps.
 
     Returns:
-      ``sigma(w)``, a scalar.
+      `sigma(w)`, a scalar.
     """
     mat = w.reshape(-1, w.shape[-1])
     eps = jnp.asarray(1e-12, mat.dtype)
@@ -74,13 +74,13 @@ def spectral_norm(w: jax.Array, num_iterations: int = 20) -> jax.Array:
 
 
 def spectral_normalize(params, num_iterations: int = 20):
-    """Divides every ``kernel`` leaf (2-D or more) of a flax params tree by its
-    spectral norm: ``W / sigma(W)``, so every layer is 1-Lipschitz (Miyato et al.
+    """Divides every `kernel` leaf (2-D or more) of a flax params tree by its
+    spectral norm: `W / sigma(W)`, so every layer is 1-Lipschitz (Miyato et al.
     2018). Other leaves (biases) pass through.
 
     Args:
-      params: a flax ``"params"`` collection.
-      num_iterations: power-iteration steps of :func:`spectral_norm`.
+      params: a flax `"params"` collection.
+      num_iterations: power-iteration steps of `spectral_norm`.
 
     Returns:
       The normalised tree, same structure.
@@ -122,32 +122,32 @@ def module_gan(
 ) -> Game:
     """A GAN game from a generator module, a discriminator module and two samplers.
 
-    ``init(key)`` initialises each module (a separate key per player) on one sample
-    from ``sample_noise`` / ``sample_data`` and returns their ``"params"``
-    collections; ``losses(params, key)`` draws the minibatches from the key, so the
+    `init(key)` initialises each module (a separate key per player) on one sample
+    from `sample_noise` / `sample_data` and returns their `"params"`
+    collections; `losses(params, key)` draws the minibatches from the key, so the
     stochastic game is a pure function. The modules must be stateless (no batch
     statistics). The losses, regularizers, instance noise, the Nagarajan-Kolter
-    generator penalty and the n-player variant are those of :func:`gamedyn.games.gan`
-    and :func:`gamedyn.games.multi_gan`.
+    generator penalty and the n-player variant are those of `gamedyn.games.gan`
+    and `gamedyn.games.multi_gan`.
 
     Args:
-      generator: ``z (batch, ...) -> x (batch, ...)``.
-      discriminator: ``x -> (batch,)`` or ``(batch, 1)`` outputs, high on generated
-        samples in the sign convention of :mod:`gamedyn.losses`.
-      sample_data: ``sample_data(key, n) -> x``.
-      sample_noise: ``sample_noise(key, n) -> z``.
-      loss: a name from :func:`gamedyn.losses.names` or a ``GANLoss``.
-      regularizer: a discriminator penalty from :mod:`gamedyn.regularizers`.
+      generator: `z (batch, ...) -> x (batch, ...)`.
+      discriminator: `x -> (batch,)` or `(batch, 1)` outputs, high on generated
+        samples in the sign convention of `gamedyn.losses`.
+      sample_data: `sample_data(key, n) -> x`.
+      sample_noise: `sample_noise(key, n) -> z`.
+      loss: a name from `gamedyn.losses.names` or a `GANLoss`.
+      regularizer: a discriminator penalty from `gamedyn.regularizers`.
       batch_size: samples per evaluation.
       instance_noise: std of the instance noise.
-      generator_penalty: ``eta`` of the gradient-norm penalty (Nagarajan & Kolter).
-      spectral_normalization: use ``W / sigma(W)`` for every discriminator kernel
-        (:func:`spectral_normalize`); the params stay the raw ``W``.
-      num_generators: generators (players ``0 .. m-1``).
-      num_discriminators: discriminators (the last ``k`` players).
+      generator_penalty: `eta` of the gradient-norm penalty (Nagarajan & Kolter).
+      spectral_normalization: use `W / sigma(W)` for every discriminator kernel
+        (`spectral_normalize`); the params stay the raw `W`.
+      num_generators: generators (players `0 .. m-1`).
+      num_discriminators: discriminators (the last `k` players).
 
     Returns:
-      A :class:`gamedyn.Game` whose players' params are flax ``"params"`` trees.
+      A `gamedyn.Game` whose players' params are flax `"params"` trees.
     """
     if not isinstance(generator, nn.Module):
         raise ValueError(
@@ -200,5 +200,5 @@ def sample_generator(
     key: jax.Array,
     n: int,
 ) -> jax.Array:
-    """``n`` samples ``G(z)``, ``z ~ sample_noise``, from one generator's params."""
+    """`n` samples `G(z)`, `z ~ sample_noise`, from one generator's params."""
     return generator.apply({"params": params}, sample_noise(key, n))

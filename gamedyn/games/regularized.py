@@ -8,10 +8,10 @@ from gamedyn._game import Game, hamiltonian
 
 
 def consensus_game(game: Game, gamma: float | jax.Array) -> Game:
-    """Adds the consensus term ``gamma * 1/2 ||xi||^2`` to every player's loss.
+    """Adds the consensus term `gamma * 1/2 ||xi||^2` to every player's loss.
 
-    Each player's gradient becomes ``xi_i + gamma * grad_i(1/2 ||xi||^2)``, so
-    simultaneous play on this game is :func:`gamedyn.dynamics.consensus`, and any
+    Each player's gradient becomes `xi_i + gamma * grad_i(1/2 ||xi||^2)`, so
+    simultaneous play on this game is `gamedyn.dynamics.consensus`, and any
     other rule (alternating, extragradient, ...) gets its consensus variant
     (Mescheder, Nowozin, Geiger 2017).
 
@@ -20,7 +20,7 @@ def consensus_game(game: Game, gamma: float | jax.Array) -> Game:
       gamma: weight of the consensus term.
 
     Returns:
-      A :class:`gamedyn.Game` with the same ``init``.
+      A `gamedyn.Game` with the same `init`.
     """
     if isinstance(gamma, (int, float)) and gamma < 0:
         raise ValueError(f"gamma: expected a non-negative number, got {gamma}")

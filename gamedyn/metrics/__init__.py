@@ -1,8 +1,8 @@
 """Evaluation metrics: Fréchet distance, mode coverage, classifier-based scores.
 
-The classifier-based scores (:mod:`gamedyn.metrics.classifier`) take a trained
-:class:`gamedyn.models.Classifier` as first argument; training, saving and caching
-it is :mod:`gamedyn.models.classifier`'s job.
+The classifier-based scores (`gamedyn.metrics.classifier`) take a trained
+`gamedyn.models.Classifier` as first argument; training, saving and caching
+it is `gamedyn.models.classifier`'s job.
 """
 
 from gamedyn.metrics.classifier import (

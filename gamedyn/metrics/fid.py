@@ -26,17 +26,17 @@ def _check_covariance(name: str, s: np.ndarray, d: int) -> None:
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
-    """Fréchet distance between ``N(mu1, sigma1)`` and ``N(mu2, sigma2)``.
+    """Fréchet distance between `N(mu1, sigma1)` and `N(mu2, sigma2)`.
 
-    ``||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))`` (Heusel et al. 2017; Dowson &
-    Landau 1982). Computed in float64 with ``scipy.linalg.sqrtm``; a tiny imaginary
+    `||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))` (Heusel et al. 2017; Dowson &
+    Landau 1982). Computed in float64 with `scipy.linalg.sqrtm`; a tiny imaginary
     part from round-off is dropped and a singular product is regularised by adding
-    ``1e-6 I`` to both covariances.
+    `1e-6 I` to both covariances.
 
     Args:
-      mu1, mu2: ``(d,)`` finite means.
-      sigma1, sigma2: ``(d, d)`` covariances: finite, symmetric and positive
-        semi-definite (up to round-off, ``1e-6 d max|S|``).
+      mu1, mu2: `(d,)` finite means.
+      sigma1, sigma2: `(d, d)` covariances: finite, symmetric and positive
+        semi-definite (up to round-off, `1e-6 d max|S|`).
 
     Returns:
       The distance, a Python float (>= 0).

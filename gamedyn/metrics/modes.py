@@ -47,11 +47,11 @@ def mode_counts(
     std: float | jax.Array,
     threshold: float = 3.0,
 ) -> jax.Array:
-    """High-quality samples per mode: ``(K,)`` counts (jit- and vmap-able).
+    """High-quality samples per mode: `(K,)` counts (jit- and vmap-able).
 
     Each sample goes to the centre nearest in units of the std,
-    ``argmin_k ||x - mu_k|| / std_k``, and counts as high quality when that normalised
-    distance is below ``threshold`` (Srivastava et al. 2017; Lin et al. 2018, whose
+    `argmin_k ||x - mu_k|| / std_k`, and counts as high quality when that normalised
+    distance is below `threshold` (Srivastava et al. 2017; Lin et al. 2018, whose
     code uses the same per-mode normalised distance).
     """
     samples, centers, std = _check(samples, centers, std, threshold)
@@ -65,14 +65,14 @@ def mode_counts(
 
 
 def coverage_from_counts(counts: jax.Array, num_samples: int) -> dict[str, jax.Array]:
-    """``modes``, ``high_quality`` and ``reverse_kl`` from per-mode counts (arrays).
+    """`modes`, `high_quality` and `reverse_kl` from per-mode counts (arrays).
 
-    ``reverse_kl = sum_k q_k log(q_k K)`` with ``q = counts / sum(counts)`` and
-    ``0 log 0 = 0``; with no high-quality sample at all ``q`` is undefined and the
-    value is ``log K``, the largest the divergence can be (all mass on one mode).
+    `reverse_kl = sum_k q_k log(q_k K)` with `q = counts / sum(counts)` and
+    `0 log 0 = 0`; with no high-quality sample at all `q` is undefined and the
+    value is `log K`, the largest the divergence can be (all mass on one mode).
 
     Raises:
-      ValueError: on counts without a mode axis or ``num_samples < 1``.
+      ValueError: on counts without a mode axis or `num_samples < 1`.
     """
     counts = jnp.asarray(counts)
     num_modes = counts.shape[-1] if counts.ndim else 0
@@ -103,29 +103,29 @@ def mode_coverage(
     """Modes captured, fraction of high-quality samples and reverse KL (PacGAN).
 
     Each sample goes to its nearest centre and is *high quality* when that distance is
-    below ``threshold * std``; a mode is *captured* when at least one high-quality
-    sample goes to it; ``high_quality`` is the fraction of all samples that are high
-    quality; ``reverse_kl = sum_k q_k log(q_k K)`` is the KL divergence from the
-    uniform distribution over the ``K`` modes to ``q``, the distribution of the
-    high-quality samples over the modes (``0 log 0 = 0``; ``log K`` when there is no
+    below `threshold * std`; a mode is *captured* when at least one high-quality
+    sample goes to it; `high_quality` is the fraction of all samples that are high
+    quality; `reverse_kl = sum_k q_k log(q_k K)` is the KL divergence from the
+    uniform distribution over the `K` modes to `q`, the distribution of the
+    high-quality samples over the modes (`0 log 0 = 0`; `log K` when there is no
     high-quality sample). PacGAN and VEEGAN evaluate 2500 samples per trained model
-    with ``threshold = 3``. With a per-mode ``std`` the distances are measured in
+    with `threshold = 3`. With a per-mode `std` the distances are measured in
     units of each mode's std, as in PacGAN's code.
 
     Args:
-      samples: ``(n, d)`` generated samples.
-      centers: ``(K, d)`` means of the modes.
-      std: the modes' standard deviation, a positive scalar or ``(K,)``.
+      samples: `(n, d)` generated samples.
+      centers: `(K, d)` means of the modes.
+      std: the modes' standard deviation, a positive scalar or `(K,)`.
       threshold: in units of the std.
 
     Returns:
-      ``dict(modes=int, high_quality=float, reverse_kl=float)``.
+      `dict(modes=int, high_quality=float, reverse_kl=float)`.
 
     Non-finite samples (a diverged generator) are never high quality.
 
     Raises:
       ValueError: on no samples, no centres, samples and centres of different
-        dimension, non-positive ``std`` or ``threshold``.
+        dimension, non-positive `std` or `threshold`.
 
     References:
       Srivastava et al. 2017, VEEGAN. NeurIPS. Lin, Khetan, Fanti, Oh 2018, PacGAN:

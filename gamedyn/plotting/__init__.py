@@ -1,14 +1,14 @@
 """Plotting (matplotlib): figures drawn from result values.
 
-Every function here reads values and arrays (trajectories, :mod:`gamedyn.analysis`
-results such as :class:`~gamedyn.analysis.FieldGrid` and
-:class:`~gamedyn.analysis.RegionGrid`, sweep outcomes) and never runs a game, an update
-rule or an experiment: compute with :mod:`gamedyn.analysis` or
-:mod:`gamedyn.experiments`, then draw.
+Every function here reads values and arrays (trajectories, `gamedyn.analysis`
+results such as `FieldGrid` and
+`RegionGrid`, sweep outcomes) and never runs a game, an update
+rule or an experiment: compute with `gamedyn.analysis` or
+`gamedyn.experiments`, then draw.
 
-Every figure follows one style (:mod:`gamedyn.plotting.style`): each rule and variant
-has one encoding (colour, line style, marker) in every plot (:func:`encoding`,
-:func:`encodings`), legends cover no data (:func:`legend`), and spectra get limits
+Every figure follows one style (`gamedyn.plotting.style`): each rule and variant
+has one encoding (colour, line style, marker) in every plot (`encoding`,
+`encodings`), legends cover no data (`legend`), and spectra get limits
 that no outlier sets.
 """
 
