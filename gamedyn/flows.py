@@ -224,7 +224,8 @@ def flow(
       solver: a diffrax solver (default `diffrax.Tsit5()`).
       key: PRNG key passed to `field` at every evaluation (a fixed minibatch of a
         stochastic game); None for a deterministic game.
-      rtol, atol: tolerances of the default `diffrax.PIDController`.
+      rtol: relative tolerance of the default `diffrax.PIDController`.
+      atol: absolute tolerance of the default `diffrax.PIDController`.
       dt0: the initial step (None: chosen by the controller). Required by
         fixed-step solvers (e.g. `diffrax.Euler()`), which then take constant
         steps `dt0`.

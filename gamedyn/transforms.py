@@ -137,7 +137,8 @@ def scale_by_loss_balance(
       reference: the player's loss at the equilibrium.
       sensitivity: how strongly the gap changes the scale.
       decay: EMA decay of the loss, in `[0, 1)`.
-      min_scale, max_scale: bounds of the factor, `0 < min_scale <= 1 <= max_scale`.
+      min_scale: lower bound of the factor, `0 < min_scale <= 1`.
+      max_scale: upper bound of the factor, `max_scale >= 1`.
 
     Returns:
       An `optax.GradientTransformationExtraArgs` with state

@@ -231,7 +231,10 @@ def top_hessian_eigenvalues(
       key: fixed PRNG key for a stochastic game.
       which: `"LA"` largest, `"SA"` smallest (algebraic), `"LM"` largest
         magnitude.
-      tol, maxiter, ncv, seed: as in `top_eigenvalues`.
+      tol: as in `top_eigenvalues`.
+      maxiter: as in `top_eigenvalues`.
+      ncv: as in `top_eigenvalues`.
+      seed: as in `top_eigenvalues`.
 
     Returns:
       real NumPy array `(k,)`, ordered from the `which` end inwards.

@@ -110,7 +110,10 @@ def dirac_run(
       start: the starting point `(theta, psi)` (default near the equilibrium,
         `LOCAL_START`).
       consensus: the consensus weight for `rule="consensus"`.
-      tol, growth, tail, shrink: passed to `gamedyn.outcomes.classify_runs`.
+      tol: passed to `gamedyn.outcomes.classify_runs`.
+      growth: passed to `gamedyn.outcomes.classify_runs`.
+      tail: passed to `gamedyn.outcomes.classify_runs`.
+      shrink: passed to `gamedyn.outcomes.classify_runs`.
 
     Returns:
       `fn(lr, gamma) -> dict` with `outcome` (int code), `rate` (per step),
@@ -212,7 +215,8 @@ def dirac_step_matrix(
       rule: a name from `RULES`.
       lr: step sizes, any shape; broadcast with `gamma`.
       gamma: regularization weights.
-      loss, regularizer: as in `dirac_run`.
+      loss: as in `dirac_run`.
+      regularizer: as in `dirac_run`.
       consensus: the consensus weight `c`.
 
     Returns:

@@ -34,9 +34,11 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     `1e-6 I` to both covariances.
 
     Args:
-      mu1, mu2: `(d,)` finite means.
-      sigma1, sigma2: `(d, d)` covariances: finite, symmetric and positive
-        semi-definite (up to round-off, `1e-6 d max|S|`).
+      mu1: `(d,)` finite mean of the first set.
+      sigma1: `(d, d)` covariance of the first set: finite, symmetric and
+        positive semi-definite (up to round-off, `1e-6 d max|S|`).
+      mu2: `(d,)` finite mean of the second set.
+      sigma2: `(d, d)` covariance of the second set, likewise.
 
     Returns:
       The distance, a Python float (>= 0).
