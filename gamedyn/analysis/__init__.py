@@ -1,5 +1,7 @@
 """Stability analysis: Jacobians, spectra (dense and matrix-free), classification of
-equilibria, stability regions of update rules, path-angle, vector fields on grids.
+equilibria (the gradient flow's verdict beside a step's), stability regions of update
+rules and maps over (step size, parameter), modified equations and the stability of
+flows, path-angle, vector fields on grids.
 
 Sign convention: ``jacobian`` is the Jacobian of the players' descent gradients
 ``xi``, so a fixed point is locally asymptotically stable under gradient flow iff every
@@ -39,6 +41,7 @@ from gamedyn.analysis.stability import (
     FixedPoint,
     PathAngle,
     RegionGrid,
+    StabilityMap,
     classify,
     find_fixed_point,
     linear_step,
@@ -47,6 +50,7 @@ from gamedyn.analysis.stability import (
     multipliers,
     path_angle,
     spectral_radius_by_step,
+    stability_map,
     stability_region,
 )
 
@@ -65,6 +69,7 @@ __all__ = [
     "NotAFixedPointWarning",
     "PathAngle",
     "RegionGrid",
+    "StabilityMap",
     "classify",
     "eigenvalues",
     "find_fixed_point",
@@ -79,6 +84,7 @@ __all__ = [
     "player_sizes",
     "spectral_radius_by_step",
     "spectral_radius",
+    "stability_map",
     "stability_region",
     "multiplier_radius",
     "top_eigenvalues",

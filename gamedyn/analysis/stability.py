@@ -4,7 +4,9 @@ Sign convention as in :mod:`gamedyn.analysis.jacobian`: ``J`` is the Jacobian of
 descent field ``xi``; gradient flow is stable where every eigenvalue of ``J`` has a
 positive real part, and the step with size ``h`` of an update rule on the linearised
 game ``xi(w) = J w`` is stable where its multipliers (the eigenvalues of the step
-matrix, memory included) lie inside the unit disc.
+matrix, memory included) lie inside the unit disc. :func:`classify` reports both
+verdicts side by side, and :func:`stability_map` the step's over (``h``, a game
+parameter) with the flow's as its ``h -> 0`` edge.
 
 References:
   Mescheder, Nowozin, Geiger 2017, The Numerics of GANs. NeurIPS.
@@ -25,7 +27,13 @@ import numpy as np
 import scipy.optimize
 
 from gamedyn._game import Game, Params, vector_field
-from gamedyn._validate import check_bounds, check_choice, check_int, check_key
+from gamedyn._validate import (
+    check_bounds,
+    check_choice,
+    check_float,
+    check_int,
+    check_key,
+)
 from gamedyn.analysis._jacobian import (
     NotAFixedPointWarning,
     check_float_params,
@@ -94,6 +102,29 @@ class Classification(NamedTuple):
       unstable_nash: a local Nash point that is a strict saddle of gradient play
         (``local_nash and strict_saddle``): an equilibrium of the game that
         gradient play avoids.
+      flow_verdict: the continuous-time verdict, the gradient flow
+        ``dw/dt = -xi(w)`` linearised at the point (whose Jacobian is ``-J``):
+        ``"stable"`` (every real part of ``J``'s eigenvalues ``> eig_tol``:
+        exponential convergence at rate ``min_real``), ``"marginal"`` (none
+        ``< -eig_tol``, some within ``eig_tol`` of 0: a centre, e.g. cycles, which
+        the linearisation does not decide), ``"unstable"`` (some ``< -eig_tol``) or
+        ``"not stationary"``; the same as
+        :func:`gamedyn.analysis.flow_stability`'s ``verdict``, so ``"stable"`` iff
+        ``stable``.
+      flow_real_parts: ``Re lambda`` of ``J``'s eigenvalues in increasing order
+        (``flow_real_parts[0] == min_real``; positive is stable, as
+        :class:`gamedyn.analysis.FlowStability`'s ``real_parts``).
+      step_rule: the rule of the discrete-step verdict (None without
+        ``step_size``).
+      step_size: its SGD step ``h`` (None when not asked for).
+      step_radius: spectral radius of :func:`linear_step` ``(J, h, rule)``, the
+        local rate per step (None without ``step_size``).
+      step_verdict: ``"stable"`` (``step_radius < 1 - h eig_tol``), ``"marginal"``
+        (within ``h eig_tol`` of 1: the real-part tolerance carried through
+        ``rho ~ 1 - h Re lambda``), ``"unstable"``, ``"not stationary"`` or None
+        without ``step_size``. As ``h -> 0`` a consistent rule's verdict tends to
+        ``flow_verdict`` where that is stable or unstable; a marginal flow leaves
+        it to the rule's ``O(h)`` drift (:func:`gamedyn.analysis.modified_field`).
     """
 
     kind: str
@@ -109,6 +140,37 @@ class Classification(NamedTuple):
     strict_saddle: bool
     rotational: bool
     unstable_nash: bool
+    flow_verdict: str
+    flow_real_parts: np.ndarray
+    step_rule: str | None = None
+    step_size: float | None = None
+    step_radius: float | None = None
+    step_verdict: str | None = None
+
+
+def _verdict(stationary: bool, value: float, tol: float) -> str:
+    """``"stable"`` / ``"unstable"`` / ``"marginal"`` for a margin ``value`` that is
+    positive where stable, zero within ``tol``."""
+    if not stationary:
+        return "not stationary"
+    if value > tol:
+        return "stable"
+    return "unstable" if value < -tol else "marginal"
+
+
+def _step_radius(
+    j: np.ndarray, h: float, rule: str, sizes, gamma: float, momentum: float
+) -> float:
+    step = linear_step(j, h, rule, sizes=sizes, gamma=gamma, momentum=momentum)
+    return float(np.max(np.abs(np.linalg.eigvals(step))))
+
+
+def _check_step(step_size) -> float:
+    if np.ndim(step_size) != 0:
+        raise ValueError(
+            f"step_size: expected one positive number, got shape {np.shape(step_size)}"
+        )
+    return check_float("step_size", step_size, minimum=0.0, exclusive_minimum=True)
 
 
 def classify(
@@ -118,6 +180,10 @@ def classify(
     key: jax.Array | None = None,
     tol: float | None = None,
     eig_tol: float | None = None,
+    rule: str = "simultaneous",
+    step_size: float | None = None,
+    gamma: float = 0.0,
+    momentum: float = 0.0,
 ) -> Classification:
     """Classifies a point of a game from its vector field and dense Jacobian.
 
@@ -132,6 +198,17 @@ def classify(
     unstable"`` (e.g. ``L_1 = x^2/2 + 2xy``, ``L_2 = y^2/2 + 2xy``: own Hessians 1,
     ``J = [[1, 2], [2, 1]]`` with eigenvalues 3 and -1).
 
+    Continuous and discrete time side by side: the gradient flow ``dw/dt =
+    -xi(w)`` is locally stable iff every ``Re lambda(J) > 0`` (``flow_verdict``,
+    ``flow_real_parts``; Mescheder et al. 2017, with their ascent Jacobian's sign
+    flipped), while a rule's step of size ``h`` converges iff the spectral radius of
+    its step matrix is below 1 (``step_verdict``, with ``step_size``; e.g.
+    simultaneous GD's ``|1 - h lambda| < 1``, i.e. ``h < 2 Re lambda / |lambda|^2``).
+    A stable flow can thus have unstable large steps (the Dirac-GAN with R1
+    ``gamma``: ``h >= 4 gamma``), and a marginal flow (``lambda = +-i/2`` without a
+    regularizer) an unstable (simultaneous), marginal (alternating) or stable
+    (extragradient) step at every ``h``.
+
     Args:
       game: the game.
       params: the point.
@@ -139,12 +216,19 @@ def classify(
       tol: threshold on ``||xi||`` for stationarity (default ``sqrt(eps)`` of the
         dtype).
       eig_tol: threshold below which a real part / Hessian eigenvalue counts as zero
-        (default ``sqrt(eps) * max(1, max |lambda|)``).
+        (default ``sqrt(eps) * max(1, max |lambda|)``, ``eps`` of the dtype); the
+        flow is marginal when ``min_real`` is within it of 0, the step when its
+        radius is within ``h eig_tol`` of 1.
+      rule: the rule of the discrete-step verdict, one of :data:`RULES`.
+      step_size: its SGD step ``h > 0``; None (default) skips the step verdict.
+      gamma, momentum: consensus weight, heavy-ball ``beta`` (:func:`linear_step`).
 
     Returns:
       a :class:`Classification`.
     """
     key = check_key("key", key)
+    _check_rule(rule, RULES)
+    h = None if step_size is None else _check_step(step_size)
     params = check_float_params(params)
     dtype = _flat_dtype(params)
     tol = _default_tol(dtype) if tol is None else float(tol)
@@ -187,6 +271,11 @@ def classify(
         kind = "marginal"
     if rotational:
         kind += ", rotational"
+    step_radius = step_verdict = None
+    if h is not None:
+        sizes = player_sizes(params)
+        step_radius = _step_radius(j, h, rule, sizes, gamma, momentum)
+        step_verdict = _verdict(stationary, 1.0 - step_radius, h * eig_tol)
     return Classification(
         kind=kind,
         stationary=bool(stationary),
@@ -201,6 +290,12 @@ def classify(
         strict_saddle=bool(strict_saddle),
         rotational=rotational,
         unstable_nash=bool(local_nash and strict_saddle),
+        flow_verdict=_verdict(stationary, min_real, eig_tol),
+        flow_real_parts=np.sort(lam.real),
+        step_rule=None if h is None else rule,
+        step_size=h,
+        step_radius=step_radius,
+        step_verdict=step_verdict,
     )
 
 
@@ -630,6 +725,115 @@ def spectral_radius_by_step(
             for h in np.ravel(np.asarray(step_sizes, np.float64))
         ]
     ).reshape(np.shape(step_sizes))
+
+
+class StabilityMap(NamedTuple):
+    """Result of :func:`stability_map`: a rule's local verdict over (step size,
+    parameter), with the gradient flow's verdict as its ``h -> 0`` limit.
+
+    Attributes:
+      rule: the rule's name.
+      name: the parameter's name (the plot's vertical axis).
+      step_sizes: ``(m,)`` step sizes ``h`` (horizontal axis).
+      values: ``(p,)`` parameter values (vertical axis).
+      radius: ``(p, m)`` spectral radius of :func:`linear_step` at ``values[i]``,
+        ``step_sizes[j]`` (the layout of ``contour(step_sizes, values, radius)``);
+        the step is stable where ``radius < 1``.
+      flow_min_real: ``(p,)`` ``min Re lambda(J)`` at each value: the gradient
+        flow's local rate (:class:`Classification`'s ``min_real``).
+      flow_verdict: ``(p,)`` :class:`Classification`'s ``flow_verdict`` at each
+        value (``"stable"``, ``"marginal"``, ``"unstable"``, ``"not
+        stationary"``): the flow's region (:func:`gamedyn.analysis.flow_region`,
+        ``exp(-Re lambda) < 1``) at the point's eigenvalues.
+    """
+
+    rule: str
+    name: str
+    step_sizes: np.ndarray
+    values: np.ndarray
+    radius: np.ndarray
+    flow_min_real: np.ndarray
+    flow_verdict: np.ndarray
+
+
+def stability_map(
+    make_game,
+    params: Params,
+    rule: str,
+    step_sizes,
+    values,
+    *,
+    name: str = "parameter",
+    key: jax.Array | None = None,
+    tol: float | None = None,
+    eig_tol: float | None = None,
+    gamma: float = 0.0,
+    momentum: float = 0.0,
+) -> StabilityMap:
+    """A rule's local stability at a fixed point over a grid of (step size ``h``,
+    game parameter), and the gradient flow's verdict per parameter: the ``h -> 0``
+    edge of the map (:func:`gamedyn.plotting.plot_stability_region` with
+    ``limit=True`` draws it there).
+
+    For each value ``v``, ``make_game(v)`` is classified at ``params``
+    (:func:`classify`: one dense Jacobian) and the spectral radius of the rule's
+    step matrix :func:`linear_step` ``(J, h)`` is taken for every ``h``. E.g. the
+    Dirac-GAN with R1 weight ``gamma`` (``lambda = (gamma +- sqrt(gamma^2 -
+    1)) / 2``): simultaneous GD is stable for ``h < 4 gamma`` (``gamma < 1``), and
+    its flow for every ``gamma > 0``; at ``gamma = 0`` the flow is marginal
+    (a centre) and simultaneous GD unstable at every ``h``.
+
+    Args:
+      make_game: ``fn(value) -> Game``, the family of games.
+      params: the fixed point (the same for every value).
+      rule: one of :data:`RULES`.
+      step_sizes: 1-D positive step sizes ``h``.
+      values: 1-D parameter values.
+      name: the parameter's name, for the plot.
+      key: fixed PRNG key for a stochastic game.
+      tol, eig_tol: as in :func:`classify`.
+      gamma, momentum: consensus weight, heavy-ball ``beta``.
+
+    Returns:
+      a :class:`StabilityMap`.
+    """
+    _check_rule(rule, RULES)
+    if not callable(make_game):
+        raise TypeError(
+            "make_game: expected a function value -> Game, got "
+            f"{type(make_game).__name__}"
+        )
+    hs = np.asarray(step_sizes, np.float64)
+    if hs.ndim != 1 or hs.size == 0 or not np.all(np.isfinite(hs) & (hs > 0)):
+        raise ValueError(
+            f"step_sizes: expected a non-empty 1-D array of positive numbers, got "
+            f"{step_sizes!r}"
+        )
+    vs = np.asarray(values, np.float64)
+    if vs.ndim != 1 or vs.size == 0 or not np.all(np.isfinite(vs)):
+        raise ValueError(
+            f"values: expected a non-empty 1-D array of finite numbers, got {values!r}"
+        )
+    params = check_float_params(params)
+    sizes = player_sizes(params)
+    radius = np.empty((vs.size, hs.size))
+    min_real = np.empty(vs.size)
+    verdict = []
+    for i, v in enumerate(vs):
+        game = make_game(float(v))
+        if not isinstance(game, Game):
+            raise TypeError(
+                f"make_game: expected it to return a Game, got {type(game).__name__} "
+                f"for {v!r}"
+            )
+        c = classify(game, params, key=key, tol=tol, eig_tol=eig_tol)
+        min_real[i] = c.min_real
+        verdict.append(c.flow_verdict)
+        j = np.asarray(jacobian(game, params, key=key), np.float64)
+        radius[i] = [_step_radius(j, h, rule, sizes, gamma, momentum) for h in hs]
+    return StabilityMap(
+        rule, str(name), hs, vs, radius, min_real, np.array(verdict, dtype=str)
+    )
 
 
 # --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Spectra in the complex plane with the stability regions of update rules drawn,
-spectral radius against step size, path-angle plots."""
+stability over (step size, parameter) with the gradient flow as its ``h -> 0``
+limit, spectral radius against step size, path-angle plots."""
 
 from __future__ import annotations
 
@@ -7,8 +8,23 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from gamedyn.analysis.stability import PathAngle, RegionGrid
+from gamedyn.analysis.stability import PathAngle, RegionGrid, StabilityMap
 from gamedyn.plotting import style
+
+FLOW_LABEL = "flow (h -> 0)"
+"""The legend label of the continuous-time limit (``limit=True``)."""
+
+FLOW_COLOR = "0.35"
+"""The colour of the gradient flow's region and verdicts."""
+
+FLOW_MARKERS = {
+    "stable": {"marker": "o", "facecolors": FLOW_COLOR, "edgecolors": "k"},
+    "marginal": {"marker": "o", "facecolors": "white", "edgecolors": "k"},
+    "unstable": {"marker": "X", "facecolors": "tab:red", "edgecolors": "k"},
+    "not stationary": {"marker": "s", "facecolors": "0.85", "edgecolors": "0.4"},
+}
+"""The markers of the flow's verdicts at ``h -> 0`` on a :class:`StabilityMap`:
+filled (stable), open (marginal), a red cross (unstable)."""
 
 
 def _ax(ax):
@@ -19,11 +35,12 @@ def _ax(ax):
     return ax
 
 
-def _check_region(region) -> RegionGrid:
+def _check_region(region, maps: bool = False) -> RegionGrid:
     if not isinstance(region, RegionGrid):
+        also = " or a StabilityMap (gamedyn.analysis.stability_map)" if maps else ""
         raise TypeError(
-            "region: expected a RegionGrid (from gamedyn.analysis.stability_region), "
-            f"got {type(region).__name__}"
+            "region: expected a RegionGrid (from gamedyn.analysis.stability_region)"
+            f"{also}, got {type(region).__name__}"
         )
     shape = (np.size(region.im), np.size(region.re))
     if np.shape(region.radius) != shape:
@@ -39,56 +56,164 @@ def _region_label(region: RegionGrid) -> str:
     return rf"{region.rule} stable, $h = {region.step_size:g}${beta}"
 
 
+def _crosses_one(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return finite.size > 0 and finite.min() < 1.0 < finite.max()
+
+
+def _draw_region(ax, x, y, rho, color, linestyle, fill, label, alpha=0.2) -> None:
+    from matplotlib.colors import to_rgba
+
+    if fill:
+        ax.contourf(x, y, rho, levels=[0.0, 1.0], colors=[color], alpha=alpha)
+    if _crosses_one(rho):
+        ax.contour(
+            x,
+            y,
+            rho,
+            levels=[1.0],
+            colors=[color],
+            linewidths=1.5,
+            linestyles=[linestyle],
+        )
+    ax.fill(  # the legend's entry: the shading and the boundary's line style
+        [],
+        [],
+        facecolor=to_rgba(color, alpha if fill else 0.0),
+        edgecolor=color,
+        linestyle=linestyle,
+        linewidth=1.5,
+        label=label,
+    )
+
+
+def _flow_limit(re: np.ndarray, im: np.ndarray) -> RegionGrid:
+    """:func:`gamedyn.analysis.flow_region` on the grid of ``re`` and ``im``."""
+    from gamedyn.analysis.modified import flow_region
+
+    num = max(re.size, im.size, 2)
+    span = max(abs(float(re[0])), abs(float(re[-1])), 1e-300)
+    # T = 1 / span keeps exp(-T Re lambda) within [e^-1, e] whatever the grid
+    return flow_region(bounds=(re[0], re[-1], im[0], im[-1]), num=num, time=1.0 / span)
+
+
+def _draw_flow_limit(ax, re: np.ndarray, im: np.ndarray) -> None:
+    flow = _flow_limit(re, im)
+    label = rf"{FLOW_LABEL}: Re $\lambda > 0$"
+    _draw_region(
+        ax, flow.re, flow.im, flow.radius, FLOW_COLOR, "--", True, label, alpha=0.12
+    )
+
+
+def _check_map(region: StabilityMap) -> StabilityMap:
+    h = np.ravel(np.asarray(region.step_sizes, float))
+    v = np.ravel(np.asarray(region.values, float))
+    if h.size < 2 or v.size < 2:
+        raise ValueError(
+            "region: expected at least 2 step sizes and 2 values to draw a map, got "
+            f"{h.size} and {v.size}"
+        )
+    if np.shape(region.radius) != (v.size, h.size):
+        raise ValueError(
+            f"region: expected radius of shape (len(values), len(step_sizes)) = "
+            f"{(v.size, h.size)}, got {np.shape(region.radius)}"
+        )
+    if np.shape(region.flow_verdict) != (v.size,):
+        raise ValueError(
+            f"region: expected one flow_verdict per value ({v.size}), got shape "
+            f"{np.shape(region.flow_verdict)}"
+        )
+    return region
+
+
+def _plot_map(region: StabilityMap, ax, color, fill, label, limit):
+    region = _check_map(region)
+    enc = style.encoding(region.rule)
+    color = color or enc["color"]
+    h = np.asarray(region.step_sizes, float)
+    v = np.asarray(region.values, float)
+    rho = np.asarray(region.radius, float)
+    hi, vi = np.argsort(h), np.argsort(v)
+    h, v, rho = h[hi], v[vi], rho[np.ix_(vi, hi)]
+    verdicts = np.asarray(region.flow_verdict, str)[vi]
+    _draw_region(
+        ax, h, v, rho, color, enc["linestyle"], fill, label or f"{region.rule} stable"
+    )
+    left = h[0]
+    if limit:
+        ax.axvline(0.0, color=FLOW_COLOR, lw=0.8, zorder=1)
+        for verdict, marker in FLOW_MARKERS.items():
+            at = verdicts == verdict
+            if at.any():
+                ax.scatter(
+                    np.zeros(int(at.sum())),
+                    v[at],
+                    s=36,
+                    linewidths=0.8,
+                    zorder=5,
+                    clip_on=False,
+                    label=f"{FLOW_LABEL}: {verdict}",
+                    **marker,
+                )
+        left = -0.03 * h[-1]
+    ax.set_xlim(left, h[-1])
+    ax.set_ylim(v[0], v[-1])
+    ax.set_xlabel("step size $h$")
+    ax.set_ylabel(region.name)
+    return ax
+
+
 def plot_stability_region(
-    region: RegionGrid,
+    region: RegionGrid | StabilityMap,
     ax=None,
     *,
     color: str | None = None,
     fill: bool = True,
     label: str | None = None,
+    limit: bool = False,
 ):
-    """Draws the stability region ``{lambda : radius < 1}`` of a rule's step
-    (:func:`gamedyn.analysis.stability_region`) and sets the axes to its grid.
+    """Draws where a rule's step is stable and sets the axes to its grid: in the
+    plane of eigenvalues ``lambda`` (a :class:`gamedyn.analysis.RegionGrid`, the
+    region ``{lambda : radius < 1}``, :func:`gamedyn.analysis.stability_region`) or
+    over (step size ``h``, game parameter) (a
+    :class:`gamedyn.analysis.StabilityMap`, ``radius < 1``,
+    :func:`gamedyn.analysis.stability_map`).
+
+    With ``limit=True`` the continuous-time answer is drawn as the ``h -> 0``
+    limit, labelled ``"flow (h -> 0)"`` in the legend: on a ``RegionGrid`` the
+    gradient flow's region, the half-plane ``Re lambda > 0``
+    (:func:`gamedyn.analysis.flow_region` on the same grid, lightly shaded grey
+    whatever ``fill`` says, dashed boundary), which the regions of every
+    consistent rule fill as ``h -> 0`` (simultaneous GD's discs
+    ``|1 - h lambda| < 1``); on a ``StabilityMap`` the flow's verdict per
+    parameter as markers at ``h = 0``, the map's left edge (its ``flow_verdict``;
+    filled circle stable, open circle marginal, red cross unstable, see
+    :data:`FLOW_MARKERS`).
 
     Args:
-      region: a :class:`gamedyn.analysis.RegionGrid`.
+      region: a :class:`gamedyn.analysis.RegionGrid` or
+        :class:`gamedyn.analysis.StabilityMap`.
       ax: matplotlib axes (default: the current ones).
       color: colour (default the rule's, :func:`gamedyn.plotting.encoding`); the
         boundary takes the rule's line style.
       fill: shade the region (else draw its boundary only).
-      label: legend label (default the rule's name).
+      label: legend label (default the rule's name; ``"<rule> stable"`` for a map).
+      limit: also draw the gradient flow's answer, the ``h -> 0`` limit.
 
     Returns:
       the axes.
     """
-    from matplotlib.colors import to_rgba
-
-    region = _check_region(region)
+    if isinstance(region, StabilityMap):
+        return _plot_map(region, _ax(ax), color, fill, label, limit)
+    region = _check_region(region, maps=True)
     ax = _ax(ax)
     enc = style.encoding(region.rule)
     color = color or enc["color"]
     re, im = np.asarray(region.re, float), np.asarray(region.im, float)
     rho = np.asarray(region.radius, float)
-    if fill:
-        ax.contourf(re, im, rho, levels=[0.0, 1.0], colors=[color], alpha=0.2)
-    ax.contour(
-        re,
-        im,
-        rho,
-        levels=[1.0],
-        colors=[color],
-        linewidths=1.5,
-        linestyles=[enc["linestyle"]],
-    )
-    ax.fill(  # the legend's entry: the shading and the boundary's line style
-        [],
-        [],
-        facecolor=to_rgba(color, 0.2 if fill else 0.0),
-        edgecolor=color,
-        linestyle=enc["linestyle"],
-        linewidth=1.5,
-        label=label or region.rule,
-    )
+    _draw_region(ax, re, im, rho, color, enc["linestyle"], fill, label or region.rule)
+    if limit and region.rule != "flow":
+        _draw_flow_limit(ax, re, im)
     ax.set_xlim(re[0], re[-1])
     ax.set_ylim(im[0], im[-1])
     return ax
@@ -104,9 +229,11 @@ def plot_eigenvalues(
     title: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     legend: bool = True,
+    limit: bool = False,
 ):
     """Eigenvalues of a game Jacobian in the complex plane, optionally over a rule's
-    stability region (an eigenvalue inside it is contracted by that step) and with
+    stability region (an eigenvalue inside it is contracted by that step), with the
+    gradient flow's region ``Re lambda > 0`` as its ``h -> 0`` limit, and with
     reference values (e.g. closed forms) as rings.
 
     The default limits are a square around the points that no outlier sets:
@@ -126,6 +253,9 @@ def plot_eigenvalues(
       bounds: ``(re_min, re_max, im_min, im_max)`` (default: the region's grid
         widened to the points, or a square around the points).
       legend: draw the legend (where it covers no data, else outside the axes).
+      limit: also shade the gradient flow's region (``"flow (h -> 0)"``, see
+        :func:`plot_stability_region`) over the region's grid, or over ``bounds``
+        without a region.
 
     Returns:
       the axes.
@@ -148,7 +278,10 @@ def plot_eigenvalues(
                 max(bounds[3], float(region.im[-1])),
             )
     if region is not None:
-        plot_stability_region(region, ax, label=_region_label(region))
+        plot_stability_region(region, ax, label=_region_label(region), limit=limit)
+    elif limit:
+        grid = (np.linspace(*bounds[:2], 200), np.linspace(*bounds[2:], 200))
+        _draw_flow_limit(ax, *grid)
     ax.axhline(0.0, color="0.5", lw=0.8, zorder=1)
     ax.axvline(0.0, color="0.5", lw=0.8, zorder=1)
     ax.scatter(lam.real, lam.imag, s=18, color="k", zorder=3, label=label)

@@ -1,5 +1,8 @@
 """Grids for plots (vector fields, stability regions) and the plots that draw them."""
 
+import io
+import warnings
+
 import jax
 import jax.numpy as jnp
 import matplotlib
@@ -159,6 +162,139 @@ def test_plot_eigenvalues_with_region_and_reference():
     fig, ax = plt.subplots()
     plotting.plot_eigenvalues(lam, ax)  # no region: a square around the points
     assert ax.get_xlim() == pytest.approx((-0.6, 0.6), rel=1e-2)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------------
+# The continuous-time limit (limit=True): flow_region on the plots.
+
+
+def flow_verdict_from_region(lam, region):
+    """The flow's verdict read off flow_region's radius exp(-T Re lambda)."""
+    radius = np.interp(np.real(lam), region.re, region.radius[0])
+    if np.all(radius < 1 - 1e-9):
+        return "stable"
+    return "unstable" if np.any(radius > 1 + 1e-9) else "marginal"
+
+
+def render(fig):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.savefig(io.BytesIO(), format="png")
+
+
+def test_stability_map_limit_agrees_with_flow_region(x64):
+    gammas, hs = np.array([0.0, 0.2, 0.5, 0.8]), np.linspace(0.1, 3.0, 12)
+    eq = (jnp.asarray(0.0), jnp.asarray(0.0))
+
+    def make(g):
+        return gd.games.dirac_gan(regularizer=gd.regularizers.r1(g))
+
+    m = analysis.stability_map(make, eq, "simultaneous", hs, gammas, name="gamma")
+    fig, ax = plt.subplots()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plotting.plot_stability_region(m, ax, limit=True)
+        plotting.legend(ax)
+    render(fig)
+    drawn = {}  # gamma -> the verdict drawn at h = 0
+    for c in ax.collections:
+        if c.get_label().startswith(plotting.analysis.FLOW_LABEL + ": "):
+            xy = c.get_offsets()
+            np.testing.assert_array_equal(xy[:, 0], 0.0)
+            drawn.update({float(y): c.get_label().split(": ")[1] for y in xy[:, 1]})
+    region = analysis.flow_region(bounds=(-1.0, 1.0, -1.0, 1.0), num=201)
+    expected = {  # J(0)'s eigenvalues (gamma +- i sqrt(1 - gamma^2)) / 2
+        float(g): flow_verdict_from_region(g / 2, region) for g in gammas
+    }
+    assert (
+        drawn
+        == expected
+        == {0.0: "marginal", 0.2: "stable", 0.5: "stable", 0.8: "stable"}
+    )
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == [
+        "simultaneous stable",
+        "flow (h -> 0): stable",
+        "flow (h -> 0): marginal",
+    ]
+    assert ax.get_xlim()[0] < 0 < hs[0] and ax.get_xlabel() == "step size $h$"
+    # the step's boundary is SimGD's h = 4 gamma (up to the coarse grid's
+    # interpolation): the axes are (h, gamma), not transposed
+    lines = [c for c in ax.collections if isinstance(c, ContourSet) and not c.filled]
+    pts = np.concatenate([p.vertices for p in lines[0].get_paths()])
+    np.testing.assert_allclose(pts[:, 0], 4 * pts[:, 1], atol=0.1)
+    plt.close(fig)
+    fig, ax = plt.subplots()  # without limit: no markers, the axes start at h[0]
+    plotting.plot_stability_region(m, ax)
+    assert ax.get_xlim()[0] == hs[0] and not [
+        c for c in ax.collections if c.get_label().startswith("flow")
+    ]
+    with pytest.raises(ValueError, match="region: expected at least 2 step sizes"):
+        plotting.plot_stability_region(m._replace(step_sizes=hs[:1]), ax)
+    plt.close(fig)
+
+
+def test_unstable_flow_marker():
+    m = analysis.StabilityMap(
+        "extragradient",
+        "a",
+        np.array([0.5, 1.0]),
+        np.array([-1.0, 0.0, 1.0]),
+        np.array([[1.2, 1.4], [1.0, 1.0], [0.8, 0.9]]),
+        np.array([-1.0, 0.0, 1.0]),
+        np.array(["unstable", "marginal", "stable"]),
+    )
+    fig, ax = plt.subplots()
+    plotting.plot_stability_region(m, ax, limit=True)
+    marks = {
+        c.get_label(): c.get_offsets()[:, 1].tolist()
+        for c in ax.collections
+        if c.get_label().startswith("flow")
+    }
+    assert marks == {
+        "flow (h -> 0): stable": [1.0],
+        "flow (h -> 0): marginal": [0.0],
+        "flow (h -> 0): unstable": [-1.0],
+    }
+    render(fig)
+    plt.close(fig)
+
+
+def test_region_limit_is_the_flow_half_plane(x64):
+    bounds = (-1.0, 3.0, -2.0, 2.0)
+    region = analysis.stability_region(
+        "simultaneous", step_size=0.5, bounds=bounds, num=100
+    )
+    label = r"flow (h -> 0): Re $\lambda > 0$"
+    fig, (a1, a2, a3) = plt.subplots(1, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plotting.plot_stability_region(region, a1, limit=True)
+        lam = np.array([0.15 + 0.477j, 0.15 - 0.477j])
+        plotting.plot_eigenvalues(lam, a2, region=region, limit=True)
+        plotting.plot_eigenvalues(lam, a3, limit=True)  # over the bounds alone
+    render(fig)
+    for ax in (a1, a2):
+        lines = [
+            c for c in ax.collections if isinstance(c, ContourSet) and not c.filled
+        ]
+        disc, flow = (
+            np.concatenate([p.vertices for p in c.get_paths()]) for c in lines
+        )
+        np.testing.assert_allclose(np.abs(1 - 0.5 * (disc @ [1.0, 1j])), 1.0, atol=0.02)
+        # flow_region's boundary on the region's grid: the imaginary axis
+        np.testing.assert_allclose(flow[:, 0], 0.0, atol=1e-4)
+        assert np.ptp(flow[:, 1]) == pytest.approx(4.0)
+    assert label in [t.get_text() for t in a2.get_legend().get_texts()]
+    assert label in [t.get_text() for t in a3.get_legend().get_texts()]
+    assert label in a1.get_legend_handles_labels()[1]
+    plt.close(fig)
+    fig, ax = plt.subplots()  # the flow's own region is not drawn twice
+    plotting.plot_stability_region(
+        analysis.flow_region(bounds=bounds, num=20), ax, limit=True
+    )
+    assert ax.get_legend_handles_labels()[1] == ["flow"]
     plt.close(fig)
 
 

@@ -96,6 +96,171 @@ def test_classify_bilinear_and_dirac(x64):
     assert c.min_real == pytest.approx(0.15, abs=1e-12)
 
 
+# ---------------------------------------------------- flow and step verdicts (classify)
+
+OLD_FIELDS = (
+    "kind",
+    "stationary",
+    "grad_norm",
+    "eigenvalues",
+    "min_real",
+    "max_imag_ratio",
+    "hessian_min_eigenvalues",
+    "local_nash",
+    "differential_nash",
+    "stable",
+    "strict_saddle",
+    "rotational",
+    "unstable_nash",
+)
+
+
+def assert_flow_agrees(game, params, c, **kw):
+    """classify's flow verdict is flow_stability's (its own Jacobian, jacfwd)."""
+    s = analysis.flow_stability(game, params, **kw)
+    assert c.flow_verdict == s.verdict
+    np.testing.assert_allclose(c.flow_real_parts, s.real_parts, atol=1e-12)
+
+
+def test_classify_dirac_gan_flow_marginal_steps_differ(x64):
+    # No regularizer: J = [[0, 1/2], [-1/2, 0]], lambda = +-i/2: a centre of the flow.
+    game, h = gd.games.dirac_gan(), 0.2
+    eq = (jnp.asarray(0.0), jnp.asarray(0.0))
+    c = analysis.classify(game, eq)
+    assert c._fields[:13] == OLD_FIELDS  # new fields come after the old ones
+    assert c.kind == "marginal, rotational" and c.flow_verdict == "marginal"
+    np.testing.assert_allclose(c.flow_real_parts, [0.0, 0.0], atol=1e-15)
+    assert c.step_rule is c.step_size is c.step_radius is c.step_verdict is None
+    assert_flow_agrees(game, eq, c)
+    z = 0.5j * h  # h lambda
+    expected = {  # rule: (radius, verdict)
+        "simultaneous": (abs(1 - z), "unstable"),  # sqrt(1 + h^2/4)
+        "alternating": (1.0, "marginal"),  # det = 1, complex pair: |mu| = 1
+        "extragradient": (abs(1 - z + z * z), "stable"),
+    }
+    for rule, (radius, verdict) in expected.items():
+        c = analysis.classify(game, eq, rule=rule, step_size=h)
+        assert (c.step_rule, c.step_size) == (rule, h)
+        assert c.step_radius == pytest.approx(radius, abs=1e-12)
+        assert c.step_verdict == verdict and c.flow_verdict == "marginal"
+        dyn = gd.dynamics.get(rule)(game, optax.sgd(h))  # the core rule's radius
+        assert analysis.spectral_radius(dyn, eq) == pytest.approx(radius, abs=1e-12)
+
+
+def test_classify_r1_flow_stable_large_step_unstable(x64):
+    # R1 gamma = 0.3: lambda = (0.3 +- i sqrt(0.91)) / 2, Re = 0.15 > 0. SimGD is
+    # stable iff h < 2 Re lambda / |lambda|^2 = 4 gamma = 1.2.
+    game = gd.games.dirac_gan(regularizer=gd.regularizers.r1(0.3))
+    eq = (jnp.asarray(0.0), jnp.asarray(0.0))
+    lam = (0.3 + 1j * np.sqrt(0.91)) / 2
+    for h, verdict in ((1.0, "stable"), (2.0, "unstable")):
+        c = analysis.classify(game, eq, step_size=h)
+        assert c.flow_verdict == "stable" and c.stable
+        np.testing.assert_allclose(c.flow_real_parts, [0.15, 0.15], atol=1e-12)
+        assert c.step_radius == pytest.approx(abs(1 - h * lam), abs=1e-12)
+        assert c.step_verdict == verdict
+    assert_flow_agrees(game, eq, c)
+    # consensus (gamma) and heavy ball (beta) reach linear_step's parameters
+    c = analysis.classify(game, eq, rule="consensus", step_size=0.5, gamma=0.5)
+    j = np.array([[0.0, 0.5], [-0.5, 0.3]])
+    mu = np.linalg.eigvals(np.eye(2) - 0.5 * (j + 0.5 * j.T @ j))
+    assert c.step_radius == pytest.approx(np.max(np.abs(mu)), abs=1e-12)
+    c = analysis.classify(game, eq, rule="momentum", step_size=0.5, momentum=-0.3)
+    mu = analysis.multipliers(0.5 * lam, "momentum", momentum=-0.3)
+    assert c.step_radius == pytest.approx(np.max(np.abs(mu)), abs=1e-12)
+
+
+def test_classify_bilinear_and_unstable_flow(x64):
+    # x^T diag(1, 0.5) y: lambda = +-i, +-0.5i. Extragradient stable iff h < 1.
+    sigmas = np.array([1.0, 0.5])
+    game = gd.games.bilinear(np.diag(sigmas))
+    zero2 = (jnp.zeros(2), jnp.zeros(2))
+    for h, verdict in ((0.5, "stable"), (1.5, "unstable")):
+        c = analysis.classify(game, zero2, rule="extragradient", step_size=h)
+        assert c.flow_verdict == "marginal"
+        np.testing.assert_allclose(c.flow_real_parts, np.zeros(4), atol=1e-15)
+        z = 1j * h * sigmas
+        radius = np.max(np.abs(1 - z + z * z))  # 0.970 (sigma 0.5), 1.95 (sigma 1)
+        assert c.step_radius == pytest.approx(radius, abs=1e-12)
+        assert c.step_verdict == verdict
+    c = analysis.classify(game, zero2, step_size=0.1)
+    assert c.step_radius == pytest.approx(np.sqrt(1.01), abs=1e-12)
+    assert c.step_verdict == "unstable"
+
+    # L_1 = x^2/2 + 2xy, L_2 = y^2/2 + 2xy: lambda = 3, -1, the flow leaves.
+    def losses(params, key=None):
+        x, y = params
+        return 0.5 * x**2 + 2 * x * y, 0.5 * y**2 + 2 * x * y
+
+    general = gd.Game(init=None, losses=losses)
+    eq = (jnp.asarray(0.0), jnp.asarray(0.0))
+    c = analysis.classify(general, eq, step_size=0.1)
+    assert c.flow_verdict == "unstable" and c.strict_saddle
+    np.testing.assert_allclose(c.flow_real_parts, [-1.0, 3.0], atol=1e-12)
+    assert c.step_radius == pytest.approx(1.1, abs=1e-12)  # |1 - 0.1 (-1)|
+    assert c.step_verdict == "unstable"
+    assert_flow_agrees(general, eq, c)
+
+
+def test_classify_flow_tolerance_and_errors(x64):
+    # J = [[e, 1], [-1, e]]: lambda = e +- i. |Re| below the default tolerance
+    # sqrt(eps) * max(1, |lambda|) ~ 2e-8 is marginal; a finer eig_tol decides.
+    for e, fine in ((1e-12, "stable"), (-1e-12, "unstable")):
+        game = scalar_quadratic(e, e, 1.0)
+        c = analysis.classify(game, zero())
+        assert c.flow_verdict == "marginal"
+        assert_flow_agrees(game, zero(), c)
+        c = analysis.classify(game, zero(), eig_tol=1e-14)
+        assert c.flow_verdict == fine
+        assert_flow_agrees(game, zero(), c, eig_tol=1e-14)
+    c = analysis.classify(scalar_quadratic(1.0, 1.0, 0.0), (jnp.ones(1), jnp.ones(1)))
+    assert c.flow_verdict == "not stationary"
+    np.testing.assert_allclose(c.flow_real_parts, [1.0, 1.0], atol=1e-12)
+    c = analysis.classify(
+        scalar_quadratic(1.0, 1.0, 0.0), (jnp.ones(1), jnp.ones(1)), step_size=0.5
+    )
+    assert c.step_verdict == "not stationary" and c.step_radius == pytest.approx(0.5)
+    game = scalar_quadratic(1.0, 1.0, 0.0)
+    with pytest.raises(ValueError, match=r"step_size: expected a finite number in \(0"):
+        analysis.classify(game, zero(), step_size=0.0)
+    with pytest.raises(TypeError, match="step_size: expected a number, got str"):
+        analysis.classify(game, zero(), step_size="0.1")
+    with pytest.raises(ValueError, match="step_size: expected one positive number"):
+        analysis.classify(game, zero(), step_size=[0.1, 0.2])
+    c = analysis.classify(game, zero(), step_size=jnp.asarray(0.5))  # 0-d array
+    assert c.step_size == 0.5 and c.step_radius == pytest.approx(0.5, abs=1e-12)
+    with pytest.raises(ValueError, match="rule: expected one of"):
+        analysis.classify(game, zero(), rule="sga", step_size=0.1)
+
+
+def test_stability_map_dirac_r1_closed_form(x64):
+    gammas, hs = np.array([0.0, 0.25, 0.5]), np.array([0.5, 1.5, 2.5])
+    m = analysis.stability_map(
+        lambda g: gd.games.dirac_gan(regularizer=gd.regularizers.r1(g)),
+        (jnp.asarray(0.0), jnp.asarray(0.0)),
+        "simultaneous",
+        hs,
+        gammas,
+        name="gamma",
+    )
+    assert (m.rule, m.name) == ("simultaneous", "gamma")
+    lam = (gammas + 1j * np.sqrt(1 - gammas**2)) / 2  # gamma < 1
+    np.testing.assert_allclose(
+        m.radius, np.abs(1 - hs[None, :] * lam[:, None]), atol=1e-12
+    )
+    np.testing.assert_array_equal(m.radius < 1, hs[None, :] < 4 * gammas[:, None])
+    np.testing.assert_allclose(m.flow_min_real, gammas / 2, atol=1e-12)
+    assert list(m.flow_verdict) == ["marginal", "stable", "stable"]
+    with pytest.raises(ValueError, match="step_sizes: expected a non-empty 1-D"):
+        analysis.stability_map(gd.games.bilinear, zero(), "simultaneous", [0.0], [1])
+    with pytest.raises(ValueError, match="values: expected a non-empty 1-D"):
+        analysis.stability_map(
+            lambda v: scalar_quadratic(v, v, 1.0), zero(), "simultaneous", [1], []
+        )
+    with pytest.raises(TypeError, match="make_game: expected it to return a Game"):
+        analysis.stability_map(lambda v: v, zero(), "simultaneous", [1.0], [1.0])
+
+
 def shifted_quadratic(c, d):
     """f(x, y) = 1/2 |x-c|^2 + (x-c).(y-d) - 1/2 |y-d|^2 + 1/3 (x_0 - c_0)^3: one
     stationary point (c, d) near the start."""
