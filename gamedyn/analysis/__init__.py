@@ -3,11 +3,11 @@ equilibria (the gradient flow's verdict beside a step's), stability regions of u
 rules and maps over (step size, parameter), modified equations and the stability of
 flows, path-angle, vector fields on grids.
 
-Sign convention: ``jacobian`` is the Jacobian of the players' descent gradients
-``xi``, so a fixed point is locally asymptotically stable under gradient flow iff every
+Sign convention: `jacobian` is the Jacobian of the players' descent gradients
+`xi`, so a fixed point is locally asymptotically stable under gradient flow iff every
 eigenvalue has a positive real part, and a step map converges locally iff its spectral
-radius is below 1. ``spectral_radius`` is the asymptotic rate per step of any update
-rule, its memory and period (``Dynamics.period``, lookahead) included, from any state.
+radius is below 1. `spectral_radius` is the asymptotic rate per step of any update
+rule, its memory and period (`Dynamics.period`, lookahead) included, from any state.
 """
 
 from gamedyn.analysis import modified

@@ -1,41 +1,41 @@
 """Modified equations of discrete update rules, and the stability of flows.
 
-A discrete rule with step ``h`` does not follow the gradient flow ``dw/dt = -xi(w)``
-of a game: it drifts from it by ``O(h)`` per unit time. Backward error analysis
+A discrete rule with step `h` does not follow the gradient flow `dw/dt = -xi(w)`
+of a game: it drifts from it by `O(h)` per unit time. Backward error analysis
 finds the field it does follow to higher order: a *modified field*
-``xi~ = xi + h c`` whose flow ``dw/dt = -xi~(w)`` matches one step of the rule to
-``O(h^3)`` locally, so over a fixed time ``T`` the iterates stay ``O(h^2)`` close to
-the modified flow and only ``O(h)`` close to the plain one.
+`xi~ = xi + h c` whose flow `dw/dt = -xi~(w)` matches one step of the rule to
+`O(h^3)` locally, so over a fixed time `T` the iterates stay `O(h^2)` close to
+the modified flow and only `O(h)` close to the plain one.
 
-Derivation (sign convention of :mod:`gamedyn.analysis`: ``J = d xi / d w``). The flow
-of ``-xi~`` with ``xi~ = F + h c`` moves in time ``h`` by
-``w(h) = w - h F - h^2 c + (h^2/2) J_F F + O(h^3)`` (``J_F = dF/dw``). A rule whose
-step is ``w' = w - h F(w) - h^2 G(w) + O(h^3)`` is matched when
-``c = G + (1/2) J_F F``:
+Derivation (sign convention of `gamedyn.analysis`: `J = d xi / d w`). The flow
+of `-xi~` with `xi~ = F + h c` moves in time `h` by
+`w(h) = w - h F - h^2 c + (h^2/2) J_F F + O(h^3)` (`J_F = dF/dw`). A rule whose
+step is `w' = w - h F(w) - h^2 G(w) + O(h^3)` is matched when
+`c = G + (1/2) J_F F`:
 
-* simultaneous GD, ``w' = w - h xi``: ``G = 0``, so ``xi~ = xi + (h/2) J xi``
-  (Rosca et al. 2021; the gradient of ``L + (h/4) ||grad L||^2`` for one player,
+* simultaneous GD, `w' = w - h xi`: `G = 0`, so `xi~ = xi + (h/2) J xi`
+  (Rosca et al. 2021; the gradient of `L + (h/4) ||grad L||^2` for one player,
   Barrett & Dherin 2021);
 * alternating GD, players moving one after the other on the newest params: player
-  ``i`` sees ``xi_i(w - h sum_{j before i} P_j xi) = xi_i - h sum_{j before i}
-  J_ij xi_j + O(h^2)``, so ``G_i = -sum_{j before i} J_ij xi_j`` and
-  ``xi~_i = xi_i + (h/2) (sum_{j not before i} J_ij xi_j - sum_{j before i} J_ij
-  xi_j)``: the interaction terms of the players who already moved flip sign
+  `i` sees `xi_i(w - h sum_{j before i} P_j xi) = xi_i - h sum_{j before i}
+  J_ij xi_j + O(h^2)`, so `G_i = -sum_{j before i} J_ij xi_j` and
+  `xi~_i = xi_i + (h/2) (sum_{j not before i} J_ij xi_j - sum_{j before i} J_ij
+  xi_j)`: the interaction terms of the players who already moved flip sign
   (Rosca et al. 2021, Theorems 3.1-3.2, with equal step sizes and one step each);
-* extragradient, ``w' = w - h xi(w - h xi)``: ``G = -J xi``, so
-  ``xi~ = xi - (h/2) J xi``;
-* optimistic GD, ``w_{k+1} = w_k - 2 h xi(w_k) + h xi(w_{k-1})``: on the modified
-  flow ``w_{k-1} = w_k + h xi(w_k) + O(h^2)``, hence ``xi(w_{k-1}) = xi + h J xi +
-  O(h^2)``, ``G = -J xi`` and ``xi~ = xi - (h/2) J xi`` as for extragradient: both
+* extragradient, `w' = w - h xi(w - h xi)`: `G = -J xi`, so
+  `xi~ = xi - (h/2) J xi`;
+* optimistic GD, `w_{k+1} = w_k - 2 h xi(w_k) + h xi(w_{k-1})`: on the modified
+  flow `w_{k-1} = w_k + h xi(w_k) + O(h^2)`, hence `xi(w_{k-1}) = xi + h J xi +
+  O(h^2)`, `G = -J xi` and `xi~ = xi - (h/2) J xi` as for extragradient: both
   approximate the proximal point method to second order (Mokhtari, Ozdaglar,
-  Pattathil 2020; Lu 2022), whose implicit step ``w' = w - h xi(w')`` has the same
-  correction. The second root of the two-step recursion (``mu ~ -h lambda``) decays
+  Pattathil 2020; Lu 2022), whose implicit step `w' = w - h xi(w')` has the same
+  correction. The second root of the two-step recursion (`mu ~ -h lambda`) decays
   within a few steps and does not change the order. The start shifts time: after a
-  plain first step ``w_1 = w_0 - h xi(w_0)`` the iterates follow ``w~(k h)``, after
-  one with a zero previous update (``w_1 = w_0 - 2 h xi(w_0)``, Daskalakis et al.'s
-  code) they follow ``w~((k + 1) h)``, both to ``O(h^2)``;
-* consensus optimization, ``w' = w - h g`` with ``g = xi + gamma J^T xi``:
-  ``xi~ = g + (h/2) J_g g``.
+  plain first step `w_1 = w_0 - h xi(w_0)` the iterates follow `w~(k h)`, after
+  one with a zero previous update (`w_1 = w_0 - 2 h xi(w_0)`, Daskalakis et al.'s
+  code) they follow `w~((k + 1) h)`, both to `O(h^2)`;
+* consensus optimization, `w' = w - h g` with `g = xi + gamma J^T xi`:
+  `xi~ = g + (h/2) J_g g`.
 
 References:
   Rosca, Wu, Dherin, Barrett 2021, Discretization Drift in Two-Player Games. ICML.
@@ -72,7 +72,7 @@ MODIFIED_RULES = (
     "optimistic",
     "consensus",
 )
-"""Registry names (:func:`gamedyn.dynamics.get`) that :func:`modified_field`
+"""Registry names (`gamedyn.dynamics.get`) that `modified_field`
 knows."""
 
 Field = Callable[..., Params]
@@ -143,8 +143,8 @@ def _zeros(tree):
 def _parts(
     game: Game, rule: str, param: Any, player_order: tuple[int, ...] | None
 ) -> Callable[[Params, Any], tuple[Params, Params]]:
-    """``fn(params, key) -> (F, c)``: the rule's leading field and its correction,
-    so that the modified field is ``F + h c``."""
+    """`fn(params, key) -> (F, c)`: the rule's leading field and its correction,
+    so that the modified field is `F + h c`."""
     if rule == "consensus":
         base = consensus_field(game, param)
     else:
@@ -186,55 +186,55 @@ def modified_field(
     param: float | None = None,
     player_order: Sequence[int] | None = None,
 ) -> Field:
-    """The modified field of a discrete rule: the flow a rule with step ``h`` follows.
+    """The modified field of a discrete rule: the flow a rule with step `h` follows.
 
-    Returns ``xi~`` such that the flow ``dw/dt = -xi~(w)`` (e.g.
-    ``gamedyn.flows.flow(game, params, T, field=xi~)``) stays within ``O(h^2)`` of
-    the rule's iterates ``w_k`` at times ``t = k h`` over a fixed horizon, while the
-    plain gradient flow is only ``O(h)`` close (``order=1``). Closed forms (``J``
-    the Jacobian of ``xi``; derivation in :mod:`gamedyn.analysis.modified`):
+    Returns `xi~` such that the flow `dw/dt = -xi~(w)` (e.g.
+    `gamedyn.flows.flow(game, params, T, field=xi~)`) stays within `O(h^2)` of
+    the rule's iterates `w_k` at times `t = k h` over a fixed horizon, while the
+    plain gradient flow is only `O(h)` close (`order=1`). Closed forms (`J`
+    the Jacobian of `xi`; derivation in `gamedyn.analysis.modified`):
 
-    * ``"simultaneous"``: ``xi + (h/2) J xi`` (Rosca et al. 2021);
-    * ``"alternating"``: ``xi~_i = xi_i + (h/2) (sum_{j not before i} J_ij xi_j -
-      sum_{j before i} J_ij xi_j)``, players moving in ``player_order``; for the
-      default discriminator-first order of :func:`gamedyn.dynamics.alternating`
-      on ``(theta, phi)``: ``xi~_phi = xi_phi + (h/2)(J_pp xi_p + J_pt xi_t)`` and
-      ``xi~_theta = xi_theta + (h/2)(J_tt xi_t - J_tp xi_p)`` (Rosca et al. 2021,
+    * `"simultaneous"`: `xi + (h/2) J xi` (Rosca et al. 2021);
+    * `"alternating"`: `xi~_i = xi_i + (h/2) (sum_{j not before i} J_ij xi_j -
+      sum_{j before i} J_ij xi_j)`, players moving in `player_order`; for the
+      default discriminator-first order of `gamedyn.dynamics.alternating`
+      on `(theta, phi)`: `xi~_phi = xi_phi + (h/2)(J_pp xi_p + J_pt xi_t)` and
+      `xi~_theta = xi_theta + (h/2)(J_tt xi_t - J_tp xi_p)` (Rosca et al. 2021,
       Theorems 3.1-3.2);
-    * ``"extragradient"`` and ``"optimistic"``: ``xi - (h/2) J xi``, the proximal
+    * `"extragradient"` and `"optimistic"`: `xi - (h/2) J xi`, the proximal
       point method's correction (Mokhtari et al. 2020; Lu 2022). Optimistic GD's
-      iterates follow ``w~((k + s) h)``: ``s = 0`` after a plain first step,
-      ``s = 1`` when its first step uses a zero previous update;
-    * ``"consensus"`` (``param`` = ``gamma``): ``g + (h/2) J_g g`` with
-      ``g = xi + gamma J^T xi``.
+      iterates follow `w~((k + s) h)`: `s = 0` after a plain first step,
+      `s = 1` when its first step uses a zero previous update;
+    * `"consensus"` (`param` = `gamma`): `g + (h/2) J_g g` with
+      `g = xi + gamma J^T xi`.
 
-    Each correction costs one or two Jacobian-vector products (``jax.linearize``),
-    never a dense Jacobian; ``h`` may be traced (``jax.vmap`` over step sizes). The
+    Each correction costs one or two Jacobian-vector products (`jax.linearize`),
+    never a dense Jacobian; `h` may be traced (`jax.vmap` over step sizes). The
     same (hashable) arguments return the same function, so a second
-    ``flow(..., field=modified_field(...))`` does not re-trace.
+    `flow(..., field=modified_field(...))` does not re-trace.
 
     Args:
       game: the game.
-      rule: a registry name from :data:`MODIFIED_RULES` (or its
-        :class:`gamedyn.dynamics.Rule`); the rule with plain gradient steps
-        ``optax.sgd(h)``.
-      h: the step size (``>= 0``; may be traced).
-      order: ``1`` (default) adds the ``O(h)`` correction (second-order accurate);
-        ``0`` is the rule's leading field (``xi``, or ``g`` for consensus).
-      param: the rule's own number (consensus ``gamma``; default the registry's).
-      player_order: for ``"alternating"``, the players in the order they move;
+      rule: a registry name from `MODIFIED_RULES` (or its
+        `gamedyn.dynamics.Rule`); the rule with plain gradient steps
+        `optax.sgd(h)`.
+      h: the step size (`>= 0`; may be traced).
+      order: `1` (default) adds the `O(h)` correction (second-order accurate);
+        `0` is the rule's leading field (`xi`, or `g` for consensus).
+      param: the rule's own number (consensus `gamma`; default the registry's).
+      player_order: for `"alternating"`, the players in the order they move;
         default: the last player first, then the others in reverse order (the
-        discriminator first, as :func:`gamedyn.dynamics.alternating` does today);
-        ``(0, 1)`` is the generator first (Mescheder et al. 2017's convention).
+        discriminator first, as `gamedyn.dynamics.alternating` does today);
+        `(0, 1)` is the generator first (Mescheder et al. 2017's convention).
 
     Returns:
-      ``fn(params, key=None) -> tuple`` shaped like ``gd.vector_field(game)``'s
-      output, a descent field (the flow is ``dw/dt = -fn(w)``).
+      `fn(params, key=None) -> tuple` shaped like `gd.vector_field(game)`'s
+      output, a descent field (the flow is `dw/dt = -fn(w)`).
 
     Raises:
-      TypeError: ``game`` not a Game, ``rule`` not a string.
-      ValueError: an unknown ``rule``, ``h < 0``, ``order`` not 0 or 1, a
-        ``param`` for a rule without one, a ``player_order`` that is not a
+      TypeError: `game` not a Game, `rule` not a string.
+      ValueError: an unknown `rule`, `h < 0`, `order` not 0 or 1, a
+        `param` for a rule without one, a `player_order` that is not a
         permutation of the players (checked at the first call).
     """
     _check_game(game)
@@ -272,23 +272,23 @@ _cached_field = functools.lru_cache(maxsize=64)(_build_field)
 
 
 class FlowStability(NamedTuple):
-    """Result of :func:`flow_stability`: the continuous-time verdict at a point.
+    """Result of `flow_stability`: the continuous-time verdict at a point.
 
-    With an array of step sizes ``h`` every field has that leading shape (``verdict``
+    With an array of step sizes `h` every field has that leading shape (`verdict`
     a NumPy array of strings).
 
     Attributes:
-      verdict: ``"stable"`` (every eigenvalue with real part ``> eig_tol``: the
-        flow converges locally, exponentially), ``"unstable"`` (some real part
-        ``< -eig_tol``: it leaves), ``"marginal"`` (none negative, some on the
-        imaginary axis: centres, e.g. cycles) or ``"not stationary"``.
-      eigenvalues: complex ``(n,)`` eigenvalues of the analysed field's Jacobian,
+      verdict: `"stable"` (every eigenvalue with real part `> eig_tol`: the
+        flow converges locally, exponentially), `"unstable"` (some real part
+        `< -eig_tol`: it leaves), `"marginal"` (none negative, some on the
+        imaginary axis: centres, e.g. cycles) or `"not stationary"`.
+      eigenvalues: complex `(n,)` eigenvalues of the analysed field's Jacobian,
         sorted by increasing real part.
       real_parts: their real parts (the local exponential rates of the flow).
       min_real: the smallest real part.
-      stable: ``verdict == "stable"``.
-      stationary: ``||field(params)|| <= tol``.
-      grad_norm: ``||field(params)||``.
+      stable: `verdict == "stable"`.
+      stationary: `||field(params)|| <= tol`.
+      grad_norm: `||field(params)||`.
     """
 
     verdict: Any
@@ -301,8 +301,8 @@ class FlowStability(NamedTuple):
 
 
 def _linearization(game, rule, param, player_order):
-    """``jit(fn(params, key) -> (dF/dw, dc/dw, F, c))`` on flattened params, for the
-    modified field ``F + h c`` of ``rule`` (``c = 0`` for ``rule=None``)."""
+    """`jit(fn(params, key) -> (dF/dw, dc/dw, F, c))` on flattened params, for the
+    modified field `F + h c` of `rule` (`c = 0` for `rule=None`)."""
     if rule is None:
         xi = vector_field(game)
 
@@ -346,35 +346,36 @@ def flow_stability(
 ) -> FlowStability:
     """Local stability of a game's gradient flow, or of a rule's modified flow.
 
-    The flow ``dw/dt = -F(w)`` is locally asymptotically stable at a stationary
-    point iff every eigenvalue of ``dF/dw`` has a positive real part; the real
-    parts are the local exponential rates. This is the ``h -> 0`` limit of the
-    discrete verdict: the multiplier ``1 - h lambda`` of simultaneous GD satisfies
-    ``|1 - h lambda|^(1/h) -> exp(-Re lambda)`` (see :func:`flow_region`).
+    The flow `dw/dt = -F(w)` is locally asymptotically stable at a stationary
+    point iff every eigenvalue of `dF/dw` has a positive real part; the real
+    parts are the local exponential rates. This is the `h -> 0` limit of the
+    discrete verdict: the multiplier `1 - h lambda` of simultaneous GD satisfies
+    `|1 - h lambda|^(1/h) -> exp(-Re lambda)` (see `flow_region`).
 
-    With ``rule`` and ``h``, ``F`` is the :func:`modified_field` of the rule, whose
-    Jacobian at a stationary point is ``J + h dc/dw`` (for simultaneous GD
-    ``J + (h/2) J^2``: eigenvalues ``lambda + (h/2) lambda^2``). On the unregularized
-    Dirac-GAN (``lambda = +-i/2``) that turns the gradient flow's centre into an
-    unstable focus for simultaneous GD (``Re = -h/8``), a stable one for
-    extragradient (``+h/8``), and keeps a centre for alternating GD: SimGD spirals
+    With `rule` and `h`, `F` is the `modified_field` of the rule, whose
+    Jacobian at a stationary point is `J + h dc/dw` (for simultaneous GD
+    `J + (h/2) J^2`: eigenvalues `lambda + (h/2) lambda^2`). On the unregularized
+    Dirac-GAN (`lambda = +-i/2`) that turns the gradient flow's centre into an
+    unstable focus for simultaneous GD (`Re = -h/8`), a stable one for
+    extragradient (`+h/8`), and keeps a centre for alternating GD: SimGD spirals
     out, extragradient in, AltGD cycles (Rosca et al. 2021).
 
     Args:
       game: the game.
       params: the point (usually an equilibrium).
-      rule: None for the gradient flow of ``xi``; else a name from
-        :data:`MODIFIED_RULES`.
-      h: the step size of ``rule``'s modified field: a number or a 1-D array
-        (the Jacobian is affine in ``h``; it is built once).
-      param, player_order: as in :func:`modified_field`.
+      rule: None for the gradient flow of `xi`; else a name from
+        `MODIFIED_RULES`.
+      h: the step size of `rule`'s modified field: a number or a 1-D array
+        (the Jacobian is affine in `h`; it is built once).
+      param: as in `modified_field`.
+      player_order: as in `modified_field`.
       key: fixed PRNG key for a stochastic game.
-      tol: threshold on ``||F||`` for stationarity (default ``sqrt(eps)``).
+      tol: threshold on `||F||` for stationarity (default `sqrt(eps)`).
       eig_tol: threshold below which a real part counts as zero (default
-        ``sqrt(eps) * max(1, max |lambda|)``).
+        `sqrt(eps) * max(1, max |lambda|)`).
 
     Returns:
-      A :class:`FlowStability`.
+      A `FlowStability`.
     """
     key = check_key("key", key)
     _check_game(game)
@@ -454,23 +455,23 @@ def flow_region(
     num: int = 400,
     time: float = 1.0,
 ) -> RegionGrid:
-    """The stability region of the gradient flow: the ``h -> 0`` limit of the rules'
-    regions, as a :class:`gamedyn.analysis.RegionGrid` for the region plots.
+    """The stability region of the gradient flow: the `h -> 0` limit of the rules'
+    regions, as a `gamedyn.analysis.RegionGrid` for the region plots.
 
-    The flow's time-``T`` map multiplies the direction of eigenvalue ``lambda`` by
-    ``exp(-lambda T)``, of modulus ``exp(-T Re lambda)``; this is the limit of a
-    consistent rule's ``T / h`` steps, e.g. ``|1 - h lambda|^(T/h)`` for simultaneous
-    GD. The region ``radius < 1`` is the open right half-plane ``Re lambda > 0``
-    (draw it with :func:`gamedyn.plotting.plot_stability_region`).
+    The flow's time-`T` map multiplies the direction of eigenvalue `lambda` by
+    `exp(-lambda T)`, of modulus `exp(-T Re lambda)`; this is the limit of a
+    consistent rule's `T / h` steps, e.g. `|1 - h lambda|^(T/h)` for simultaneous
+    GD. The region `radius < 1` is the open right half-plane `Re lambda > 0`
+    (draw it with `gamedyn.plotting.plot_stability_region`).
 
     Args:
-      bounds: ``(re_min, re_max, im_min, im_max)`` of the eigenvalue grid.
+      bounds: `(re_min, re_max, im_min, im_max)` of the eigenvalue grid.
       num: grid points per axis (at least 2).
-      time: the horizon ``T > 0``.
+      time: the horizon `T > 0`.
 
     Returns:
-      ``RegionGrid(rule="flow", step_size=0.0, momentum=0.0, re, im, radius)`` with
-      ``radius[i, j] = exp(-T re[j])``.
+      `RegionGrid(rule="flow", step_size=0.0, momentum=0.0, re, im, radius)` with
+      `radius[i, j] = exp(-T re[j])`.
     """
     num = check_int("num", num, 2)
     time = check_float("time", time, minimum=0.0, exclusive_minimum=True)

@@ -1,12 +1,12 @@
 """Classification of points, fixed-point finding, stability regions, path-angle.
 
-Sign convention as in :mod:`gamedyn.analysis.jacobian`: ``J`` is the Jacobian of the
-descent field ``xi``; gradient flow is stable where every eigenvalue of ``J`` has a
-positive real part, and the step with size ``h`` of an update rule on the linearised
-game ``xi(w) = J w`` is stable where its multipliers (the eigenvalues of the step
-matrix, memory included) lie inside the unit disc. :func:`classify` reports both
-verdicts side by side, and :func:`stability_map` the step's over (``h``, a game
-parameter) with the flow's as its ``h -> 0`` edge.
+Sign convention as in `gamedyn.analysis.jacobian`: `J` is the Jacobian of the
+descent field `xi`; gradient flow is stable where every eigenvalue of `J` has a
+positive real part, and the step with size `h` of an update rule on the linearised
+game `xi(w) = J w` is stable where its multipliers (the eigenvalues of the step
+matrix, memory included) lie inside the unit disc. `classify` reports both
+verdicts side by side, and `stability_map` the step's over (`h`, a game
+parameter) with the flow's as its `h -> 0` edge.
 
 References:
   Mescheder, Nowozin, Geiger 2017, The Numerics of GANs. NeurIPS.
@@ -52,11 +52,11 @@ RULES = (
     "momentum",
     "consensus",
 )
-"""Update rules whose linearised SGD step :func:`linear_step` builds."""
+"""Update rules whose linearised SGD step `linear_step` builds."""
 
 SPECTRAL_RULES = ("simultaneous", "extragradient", "optimistic", "momentum")
-"""Rules whose multipliers depend on the eigenvalues of ``J`` alone
-(:func:`multipliers`); alternating and consensus depend on the blocks / ``J^T J``."""
+"""Rules whose multipliers depend on the eigenvalues of `J` alone
+(`multipliers`); alternating and consensus depend on the blocks / `J^T J`."""
 
 
 def _default_tol(dtype) -> float:
@@ -72,59 +72,59 @@ def _flat_dtype(params: Params):
 
 
 class Classification(NamedTuple):
-    """What kind of point ``params`` is, with the numbers behind the verdict.
+    """What kind of point `params` is, with the numbers behind the verdict.
 
     Attributes:
-      kind: a short label: ``"not stationary"``; for a stationary point that
-        gradient play converges to, ``"differential Nash, stable"``,
-        ``"local Nash, stable"`` or ``"stable, not Nash"``; for one it avoids
-        (some eigenvalue of ``J`` in the open left half-plane),
-        ``"differential Nash, unstable"`` or ``"local Nash, unstable"`` when the
+      kind: a short label: `"not stationary"`; for a stationary point that
+        gradient play converges to, `"differential Nash, stable"`,
+        `"local Nash, stable"` or `"stable, not Nash"`; for one it avoids
+        (some eigenvalue of `J` in the open left half-plane),
+        `"differential Nash, unstable"` or `"local Nash, unstable"` when the
         point is nevertheless a Nash equilibrium (Mazumdar et al. 2020's Nash
-        points that gradient play avoids), else ``"strict saddle"``; or
-        ``"marginal"`` (no eigenvalue in the open left half-plane but some on the
-        imaginary axis); ``", rotational"`` is appended when rotation dominates.
-      stationary: ``||xi|| <= tol``.
-      grad_norm: ``||xi(params)||``.
-      eigenvalues: the Jacobian's eigenvalues (complex, ``(n,)``).
+        points that gradient play avoids), else `"strict saddle"`; or
+        `"marginal"` (no eigenvalue in the open left half-plane but some on the
+        imaginary axis); `", rotational"` is appended when rotation dominates.
+      stationary: `||xi|| <= tol`.
+      grad_norm: `||xi(params)||`.
+      eigenvalues: the Jacobian's eigenvalues (complex, `(n,)`).
       min_real: the smallest real part (positive: stable under gradient flow).
-      max_imag_ratio: ``max |Im lambda| / |Re lambda|`` (inf for a non-zero purely
+      max_imag_ratio: `max |Im lambda| / |Re lambda|` (inf for a non-zero purely
         imaginary eigenvalue; 0 for a real spectrum).
       hessian_min_eigenvalues: each player's smallest eigenvalue of its own Hessian.
       local_nash: stationary and every own Hessian positive semidefinite.
       differential_nash: stationary and every own Hessian positive definite
         (Ratliff, Burden, Sastry 2013).
-      stable: stationary and every eigenvalue with real part ``> eig_tol``.
-      strict_saddle: stationary and some eigenvalue with real part ``< -eig_tol``:
+      stable: stationary and every eigenvalue with real part `> eig_tol`.
+      strict_saddle: stationary and some eigenvalue with real part `< -eig_tol`:
         an unstable fixed point of gradient play, which avoids it from almost
         every start (Mazumdar et al. 2020), whether or not it is a Nash point.
-      rotational: some eigenvalue with ``|Im| > max(|Re|, eig_tol)``.
+      rotational: some eigenvalue with `|Im| > max(|Re|, eig_tol)`.
       unstable_nash: a local Nash point that is a strict saddle of gradient play
-        (``local_nash and strict_saddle``): an equilibrium of the game that
+        (`local_nash and strict_saddle`): an equilibrium of the game that
         gradient play avoids.
       flow_verdict: the continuous-time verdict, the gradient flow
-        ``dw/dt = -xi(w)`` linearised at the point (whose Jacobian is ``-J``):
-        ``"stable"`` (every real part of ``J``'s eigenvalues ``> eig_tol``:
-        exponential convergence at rate ``min_real``), ``"marginal"`` (none
-        ``< -eig_tol``, some within ``eig_tol`` of 0: a centre, e.g. cycles, which
-        the linearisation does not decide), ``"unstable"`` (some ``< -eig_tol``) or
-        ``"not stationary"``; the same as
-        :func:`gamedyn.analysis.flow_stability`'s ``verdict``, so ``"stable"`` iff
-        ``stable``.
-      flow_real_parts: ``Re lambda`` of ``J``'s eigenvalues in increasing order
-        (``flow_real_parts[0] == min_real``; positive is stable, as
-        :class:`gamedyn.analysis.FlowStability`'s ``real_parts``).
+        `dw/dt = -xi(w)` linearised at the point (whose Jacobian is `-J`):
+        `"stable"` (every real part of `J`'s eigenvalues `> eig_tol`:
+        exponential convergence at rate `min_real`), `"marginal"` (none
+        `< -eig_tol`, some within `eig_tol` of 0: a centre, e.g. cycles, which
+        the linearisation does not decide), `"unstable"` (some `< -eig_tol`) or
+        `"not stationary"`; the same as
+        `gamedyn.analysis.flow_stability`'s `verdict`, so `"stable"` iff
+        `stable`.
+      flow_real_parts: `Re lambda` of `J`'s eigenvalues in increasing order
+        (`flow_real_parts[0] == min_real`; positive is stable, as
+        `gamedyn.analysis.FlowStability`'s `real_parts`).
       step_rule: the rule of the discrete-step verdict (None without
-        ``step_size``).
-      step_size: its SGD step ``h`` (None when not asked for).
-      step_radius: spectral radius of :func:`linear_step` ``(J, h, rule)``, the
-        local rate per step (None without ``step_size``).
-      step_verdict: ``"stable"`` (``step_radius < 1 - h eig_tol``), ``"marginal"``
-        (within ``h eig_tol`` of 1: the real-part tolerance carried through
-        ``rho ~ 1 - h Re lambda``), ``"unstable"``, ``"not stationary"`` or None
-        without ``step_size``. As ``h -> 0`` a consistent rule's verdict tends to
-        ``flow_verdict`` where that is stable or unstable; a marginal flow leaves
-        it to the rule's ``O(h)`` drift (:func:`gamedyn.analysis.modified_field`).
+        `step_size`).
+      step_size: its SGD step `h` (None when not asked for).
+      step_radius: spectral radius of `linear_step` `(J, h, rule)`, the
+        local rate per step (None without `step_size`).
+      step_verdict: `"stable"` (`step_radius < 1 - h eig_tol`), `"marginal"`
+        (within `h eig_tol` of 1: the real-part tolerance carried through
+        `rho ~ 1 - h Re lambda`), `"unstable"`, `"not stationary"` or None
+        without `step_size`. As `h -> 0` a consistent rule's verdict tends to
+        `flow_verdict` where that is stable or unstable; a marginal flow leaves
+        it to the rule's `O(h)` drift (`gamedyn.analysis.modified_field`).
     """
 
     kind: str
@@ -149,8 +149,8 @@ class Classification(NamedTuple):
 
 
 def _verdict(stationary: bool, value: float, tol: float) -> str:
-    """``"stable"`` / ``"unstable"`` / ``"marginal"`` for a margin ``value`` that is
-    positive where stable, zero within ``tol``."""
+    """`"stable"` / `"unstable"` / `"marginal"` for a margin `value` that is
+    positive where stable, zero within `tol`."""
     if not stationary:
         return "not stationary"
     if value > tol:
@@ -187,44 +187,45 @@ def classify(
 ) -> Classification:
     """Classifies a point of a game from its vector field and dense Jacobian.
 
-    A stationary point (``xi = 0``) is a differential Nash equilibrium when each
-    player's own Hessian ``grad^2_i L_i`` (a diagonal block of ``J``) is positive
+    A stationary point (`xi = 0`) is a differential Nash equilibrium when each
+    player's own Hessian `grad^2_i L_i` (a diagonal block of `J`) is positive
     definite, and locally asymptotically stable (for gradient flow and small enough
-    steps of simultaneous GD) when every eigenvalue of ``J`` has a positive real part.
+    steps of simultaneous GD) when every eigenvalue of `J` has a positive real part.
     The two differ: stable points need not be Nash, and in general-sum games Nash
     points need not be stable (Mazumdar et al. 2020; Jin et al. 2020): a
-    differential Nash point where ``J`` has an eigenvalue with a negative real
-    part is avoided by gradient play and labelled ``"differential Nash,
-    unstable"`` (e.g. ``L_1 = x^2/2 + 2xy``, ``L_2 = y^2/2 + 2xy``: own Hessians 1,
-    ``J = [[1, 2], [2, 1]]`` with eigenvalues 3 and -1).
+    differential Nash point where `J` has an eigenvalue with a negative real
+    part is avoided by gradient play and labelled `"differential Nash,
+    unstable"` (e.g. `L_1 = x^2/2 + 2xy`, `L_2 = y^2/2 + 2xy`: own Hessians 1,
+    `J = [[1, 2], [2, 1]]` with eigenvalues 3 and -1).
 
-    Continuous and discrete time side by side: the gradient flow ``dw/dt =
-    -xi(w)`` is locally stable iff every ``Re lambda(J) > 0`` (``flow_verdict``,
-    ``flow_real_parts``; Mescheder et al. 2017, with their ascent Jacobian's sign
-    flipped), while a rule's step of size ``h`` converges iff the spectral radius of
-    its step matrix is below 1 (``step_verdict``, with ``step_size``; e.g.
-    simultaneous GD's ``|1 - h lambda| < 1``, i.e. ``h < 2 Re lambda / |lambda|^2``).
+    Continuous and discrete time side by side: the gradient flow `dw/dt =
+    -xi(w)` is locally stable iff every `Re lambda(J) > 0` (`flow_verdict`,
+    `flow_real_parts`; Mescheder et al. 2017, with their ascent Jacobian's sign
+    flipped), while a rule's step of size `h` converges iff the spectral radius of
+    its step matrix is below 1 (`step_verdict`, with `step_size`; e.g.
+    simultaneous GD's `|1 - h lambda| < 1`, i.e. `h < 2 Re lambda / |lambda|^2`).
     A stable flow can thus have unstable large steps (the Dirac-GAN with R1
-    ``gamma``: ``h >= 4 gamma``), and a marginal flow (``lambda = +-i/2`` without a
+    `gamma`: `h >= 4 gamma`), and a marginal flow (`lambda = +-i/2` without a
     regularizer) an unstable (simultaneous), marginal (alternating) or stable
-    (extragradient) step at every ``h``.
+    (extragradient) step at every `h`.
 
     Args:
       game: the game.
       params: the point.
       key: fixed PRNG key for a stochastic game.
-      tol: threshold on ``||xi||`` for stationarity (default ``sqrt(eps)`` of the
+      tol: threshold on `||xi||` for stationarity (default `sqrt(eps)` of the
         dtype).
       eig_tol: threshold below which a real part / Hessian eigenvalue counts as zero
-        (default ``sqrt(eps) * max(1, max |lambda|)``, ``eps`` of the dtype); the
-        flow is marginal when ``min_real`` is within it of 0, the step when its
-        radius is within ``h eig_tol`` of 1.
-      rule: the rule of the discrete-step verdict, one of :data:`RULES`.
-      step_size: its SGD step ``h > 0``; None (default) skips the step verdict.
-      gamma, momentum: consensus weight, heavy-ball ``beta`` (:func:`linear_step`).
+        (default `sqrt(eps) * max(1, max |lambda|)`, `eps` of the dtype); the
+        flow is marginal when `min_real` is within it of 0, the step when its
+        radius is within `h eig_tol` of 1.
+      rule: the rule of the discrete-step verdict, one of `RULES`.
+      step_size: its SGD step `h > 0`; None (default) skips the step verdict.
+      gamma: the consensus weight (`linear_step`).
+      momentum: the heavy-ball `beta` (`linear_step`).
 
     Returns:
-      a :class:`Classification`.
+      a `Classification`.
     """
     key = check_key("key", key)
     _check_rule(rule, RULES)
@@ -302,7 +303,7 @@ def classify(
 def warn_if_not_stationary(
     game: Game, params: Params, key=None, tol: float | None = None
 ) -> float:
-    """Warns :class:`NotAFixedPointWarning` if ``||xi(params)|| > tol``; returns it."""
+    """Warns `NotAFixedPointWarning` if `||xi(params)|| > tol`; returns it."""
     key = check_key("key", key)
     params = check_float_params(params)
     tol = _default_tol(_flat_dtype(params)) if tol is None else float(tol)
@@ -323,14 +324,14 @@ def warn_if_not_stationary(
 
 
 class FixedPoint(NamedTuple):
-    """Result of :func:`find_fixed_point`.
+    """Result of `find_fixed_point`.
 
     Attributes:
       params: the point found.
-      grad_norm: ``||xi(params)||`` there.
-      converged: ``grad_norm <= tol``; False also when the Hamiltonian method stopped
-        at a minimum of ``1/2 ||xi||^2`` that is not stationary (``J^T xi = 0``,
-        ``xi != 0``).
+      grad_norm: `||xi(params)||` there.
+      converged: `grad_norm <= tol`; False also when the Hamiltonian method stopped
+        at a minimum of `1/2 ||xi||^2` that is not stationary (`J^T xi = 0`,
+        `xi != 0`).
       num_steps: Newton steps or optimizer iterations taken.
     """
 
@@ -349,28 +350,28 @@ def find_fixed_point(
     tol: float | None = None,
     maxiter: int = 100,
 ) -> FixedPoint:
-    """Finds a stationary point ``xi(w) = 0`` near ``params``.
+    """Finds a stationary point `xi(w) = 0` near `params`.
 
-    ``"newton"``: Newton on ``xi`` damped by Levenberg-Marquardt,
-    ``w <- w - (J^T J + mu I)^{-1} J^T xi`` with ``mu`` adapted so that ``||xi||``
-    decreases (a singular ``J`` is fine); quadratic convergence near a regular root
-    (``mu -> 0``), dense ``J`` (small games). It finds every kind of stationary point,
-    saddles included: check the result with :func:`classify`. ``"hamiltonian"``: L-BFGS
-    on ``H(w) = 1/2 ||xi(w)||^2`` with ``grad H = J^T xi`` from one VJP (matrix-free;
+    `"newton"`: Newton on `xi` damped by Levenberg-Marquardt,
+    `w <- w - (J^T J + mu I)^{-1} J^T xi` with `mu` adapted so that `||xi||`
+    decreases (a singular `J` is fine); quadratic convergence near a regular root
+    (`mu -> 0`), dense `J` (small games). It finds every kind of stationary point,
+    saddles included: check the result with `classify`. `"hamiltonian"`: L-BFGS
+    on `H(w) = 1/2 ||xi(w)||^2` with `grad H = J^T xi` from one VJP (matrix-free;
     Balduzzi et al. 2018, Mescheder et al. 2017); it may stop at a non-stationary
-    minimum of ``H``, reported by ``converged=False``.
+    minimum of `H`, reported by `converged=False`.
 
     Args:
       game: the game.
       params: the starting point.
       key: fixed PRNG key for a stochastic game.
-      method: ``"newton"`` or ``"hamiltonian"``.
-      tol: target ``||xi||`` (default ``sqrt(eps)`` of the dtype, times 1e-2 for
+      method: `"newton"` or `"hamiltonian"`.
+      tol: target `||xi||` (default `sqrt(eps)` of the dtype, times 1e-2 for
         Newton).
       maxiter: iteration limit.
 
     Returns:
-      a :class:`FixedPoint`.
+      a `FixedPoint`.
     """
     key = check_key("key", key)
     if method not in ("newton", "hamiltonian"):
@@ -445,24 +446,24 @@ def _check_rule(rule: str, allowed: Sequence[str]) -> None:
 
 
 def multipliers(z, rule: str, *, momentum: float = 0.0) -> np.ndarray:
-    """Multipliers of a rule's SGD step on the scalar linear game ``xi(w) = lambda w``
-    with ``z = h lambda``: the roots of its characteristic polynomial.
+    """Multipliers of a rule's SGD step on the scalar linear game `xi(w) = lambda w`
+    with `z = h lambda`: the roots of its characteristic polynomial.
 
-    * simultaneous: ``mu = 1 - z``;
-    * extragradient: ``mu = 1 - z + z^2`` (``w~ = w - h J w``, ``w+ = w - h J w~``);
-    * optimistic: ``mu^2 - (1 - 2 z) mu - z = 0`` (``w+ = w - 2 h J w + h J w-``; the
+    * simultaneous: `mu = 1 - z`;
+    * extragradient: `mu = 1 - z + z^2` (`w~ = w - h J w`, `w+ = w - h J w~`);
+    * optimistic: `mu^2 - (1 - 2 z) mu - z = 0` (`w+ = w - 2 h J w + h J w-`; the
       memory doubles the multipliers);
-    * momentum (heavy ball, ``optax.sgd(h, momentum=beta)``):
-      ``mu^2 - (1 + beta - z) mu + beta = 0``; negative ``beta`` is Gidel et al.
+    * momentum (heavy ball, `optax.sgd(h, momentum=beta)`):
+      `mu^2 - (1 + beta - z) mu + beta = 0`; negative `beta` is Gidel et al.
       (2019)'s negative momentum.
 
     Args:
-      z: complex array of ``h * lambda``.
-      rule: one of :data:`SPECTRAL_RULES`.
-      momentum: ``beta`` for ``"momentum"``.
+      z: complex array of `h * lambda`.
+      rule: one of `SPECTRAL_RULES`.
+      momentum: `beta` for `"momentum"`.
 
     Returns:
-      complex array of shape ``z.shape + (r,)``, ``r`` 1 or 2.
+      complex array of shape `z.shape + (r,)`, `r` 1 or 2.
     """
     _check_rule(rule, SPECTRAL_RULES)
     z = np.asarray(z, np.complex128)
@@ -479,24 +480,24 @@ def multipliers(z, rule: str, *, momentum: float = 0.0) -> np.ndarray:
 
 
 def multiplier_radius(z, rule: str, *, momentum: float = 0.0) -> np.ndarray:
-    """``max |mu|`` over :func:`multipliers`: the step contracts the direction of
-    eigenvalue ``lambda = z / h`` iff it is below 1."""
+    """`max |mu|` over `multipliers`: the step contracts the direction of
+    eigenvalue `lambda = z / h` iff it is below 1."""
     return np.max(np.abs(multipliers(z, rule, momentum=momentum)), axis=-1)
 
 
 class RegionGrid(NamedTuple):
-    """Result of :func:`stability_region`: a rule's step radius on a grid of the
-    complex plane of eigenvalues ``lambda``.
+    """Result of `stability_region`: a rule's step radius on a grid of the
+    complex plane of eigenvalues `lambda`.
 
     Attributes:
       rule: the rule's name.
-      step_size: the step size ``h``.
-      momentum: ``beta`` (for ``"momentum"``; 0 otherwise).
-      re: ``(num,)`` real parts (horizontal axis).
-      im: ``(num,)`` imaginary parts (vertical axis).
-      radius: ``(num, num)`` :func:`multiplier_radius` of ``h (re[j] + i im[i])`` at
-        ``[i, j]`` (the ``np.meshgrid`` layout of ``contour``); the region is
-        ``radius < 1``.
+      step_size: the step size `h`.
+      momentum: `beta` (for `"momentum"`; 0 otherwise).
+      re: `(num,)` real parts (horizontal axis).
+      im: `(num,)` imaginary parts (vertical axis).
+      radius: `(num, num)` `multiplier_radius` of `h (re[j] + i im[i])` at
+        `[i, j]` (the `np.meshgrid` layout of `contour`); the region is
+        `radius < 1`.
     """
 
     rule: str
@@ -515,21 +516,21 @@ def stability_region(
     num: int = 400,
     momentum: float = 0.0,
 ) -> RegionGrid:
-    """Evaluates ``max |mu(h lambda)|`` on a grid of eigenvalues ``lambda``: the
-    region ``{lambda : radius < 1}`` holds the eigenvalues of ``J`` whose direction
-    the rule's step of size ``h`` contracts. With ``step_size=1`` the axes are
-    ``z = h lambda``.
+    """Evaluates `max |mu(h lambda)|` on a grid of eigenvalues `lambda`: the
+    region `{lambda : radius < 1}` holds the eigenvalues of `J` whose direction
+    the rule's step of size `h` contracts. With `step_size=1` the axes are
+    `z = h lambda`.
 
     Args:
-      rule: one of :data:`SPECTRAL_RULES`.
-      step_size: ``h > 0``; the region scales as ``1 / h``.
-      bounds: ``(re_min, re_max, im_min, im_max)`` (default
-        ``[-1, 3] x [-2, 2] / h``).
+      rule: one of `SPECTRAL_RULES`.
+      step_size: `h > 0`; the region scales as `1 / h`.
+      bounds: `(re_min, re_max, im_min, im_max)` (default
+        `[-1, 3] x [-2, 2] / h`).
       num: grid points per axis (at least 2).
-      momentum: ``beta`` for ``"momentum"``.
+      momentum: `beta` for `"momentum"`.
 
     Returns:
-      a :class:`RegionGrid`.
+      a `RegionGrid`.
     """
     _check_rule(rule, SPECTRAL_RULES)
     h = float(step_size)
@@ -554,23 +555,23 @@ def max_stable_step(
     h_max: float | None = None,
     num: int = 4096,
 ) -> float:
-    """The largest ``h`` such that every step size in ``(0, h)`` makes the linearised
-    rule converge (spectral radius ``< 1`` for every eigenvalue ``lam``).
+    """The largest `h` such that every step size in `(0, h)` makes the linearised
+    rule converge (spectral radius `< 1` for every eigenvalue `lam`).
 
-    Simultaneous GD has the closed form ``min 2 Re(lambda) / |lambda|^2`` (0 if some
-    ``Re(lambda) <= 0``); the others are found on a geometric grid refined by
-    bisection. On the bilinear game (``lambda = +-i sigma``) extragradient gives
-    ``1 / sigma_max``.
+    Simultaneous GD has the closed form `min 2 Re(lambda) / |lambda|^2` (0 if some
+    `Re(lambda) <= 0`); the others are found on a geometric grid refined by
+    bisection. On the bilinear game (`lambda = +-i sigma`) extragradient gives
+    `1 / sigma_max`.
 
     Args:
       lam: eigenvalues of the game Jacobian (non-zero).
-      rule: one of :data:`SPECTRAL_RULES`.
-      momentum: ``beta`` for ``"momentum"``.
-      h_max: largest step considered (default ``10 / max |lambda|``).
+      rule: one of `SPECTRAL_RULES`.
+      momentum: `beta` for `"momentum"`.
+      h_max: largest step considered (default `10 / max |lambda|`).
       num: grid size.
 
     Returns:
-      ``h*`` (0.0 when no small step is stable).
+      `h*` (0.0 when no small step is stable).
     """
     _check_rule(rule, SPECTRAL_RULES)
     lam = np.ravel(np.asarray(lam, np.complex128))
@@ -610,32 +611,32 @@ def linear_step(
     momentum: float = 0.0,
     order: Sequence[int] | None = None,
 ) -> np.ndarray:
-    """The matrix of a rule's SGD step with size ``h`` on the linear game
-    ``xi(w) = J w``, in the coordinates of :func:`gamedyn.analysis.update_jacobian`.
+    """The matrix of a rule's SGD step with size `h` on the linear game
+    `xi(w) = J w`, in the coordinates of `gamedyn.analysis.update_jacobian`.
 
-    * simultaneous: ``I - h J``; extragradient: ``I - h J + h^2 J^2``;
-      consensus: ``I - h (J + gamma J^T J)``;
+    * simultaneous: `I - h J`; extragradient: `I - h J + h^2 J^2`;
+      consensus: `I - h (J + gamma J^T J)`;
     * alternating: players updated one after the other, each with the newest
-      params, ``(I - h P_{o_n} J) ... (I - h P_{o_1} J)`` with ``P_i`` the
-      projection on player ``i`` and ``o`` the order in which they move (default
-      last to first, as :func:`gamedyn.dynamics.alternating`); every order has the
+      params, `(I - h P_{o_n} J) ... (I - h P_{o_1} J)` with `P_i` the
+      projection on player `i` and `o` the order in which they move (default
+      last to first, as `gamedyn.dynamics.alternating`); every order has the
       same spectrum;
-    * optimistic on ``(w, u_prev)``: ``[[I - 2hJ, -I], [-hJ, 0]]``;
-    * momentum on ``(w, v)`` (optax's trace): ``[[I - hJ, -h beta I], [J, beta I]]``.
+    * optimistic on `(w, u_prev)`: `[[I - 2hJ, -I], [-hJ, 0]]`;
+    * momentum on `(w, v)` (optax's trace): `[[I - hJ, -h beta I], [J, beta I]]`.
 
     Args:
-      jac: ``(n, n)`` Jacobian (e.g. :func:`gamedyn.analysis.jacobian`).
+      jac: `(n, n)` Jacobian (e.g. `gamedyn.analysis.jacobian`).
       h: step size.
-      rule: one of :data:`RULES`.
-      sizes: per-player sizes (required for ``"alternating"``, see
-        :func:`gamedyn.analysis.jacobian.player_sizes`).
+      rule: one of `RULES`.
+      sizes: per-player sizes (required for `"alternating"`, see
+        `gamedyn.analysis.jacobian.player_sizes`).
       gamma: consensus weight.
-      momentum: heavy-ball ``beta``.
-      order: for ``"alternating"``, the player indices in the order they move
+      momentum: heavy-ball `beta`.
+      order: for `"alternating"`, the player indices in the order they move
         (default last to first).
 
     Returns:
-      ``(n, n)`` or ``(2n, 2n)`` float64 array.
+      `(n, n)` or `(2n, 2n)` float64 array.
     """
     _check_rule(rule, RULES)
     j = np.asarray(jac, np.float64)
@@ -684,22 +685,23 @@ def spectral_radius_by_step(
     gamma: float = 0.0,
     momentum: float = 0.0,
 ) -> np.ndarray:
-    """Spectral radius of :func:`linear_step` at an equilibrium, for each step size.
+    """Spectral radius of `linear_step` at an equilibrium, for each step size.
 
-    The rule converges locally with SGD step ``h`` iff the value is below 1; it is
-    the local linear rate per step. Warns :class:`NotAFixedPointWarning` when
-    ``params`` is not stationary.
+    The rule converges locally with SGD step `h` iff the value is below 1; it is
+    the local linear rate per step. Warns `NotAFixedPointWarning` when
+    `params` is not stationary.
 
     Args:
       game: the game.
       params: the equilibrium.
-      rule: one of :data:`RULES`.
-      step_sizes: 1-D array of ``h``.
+      rule: one of `RULES`.
+      step_sizes: 1-D array of `h`.
       key: fixed PRNG key for a stochastic game.
-      gamma, momentum: consensus weight, heavy-ball ``beta``.
+      gamma: the consensus weight.
+      momentum: the heavy-ball `beta`.
 
     Returns:
-      float array shaped like ``step_sizes``.
+      float array shaped like `step_sizes`.
     """
     key = check_key("key", key)
     _check_rule(rule, RULES)
@@ -728,23 +730,23 @@ def spectral_radius_by_step(
 
 
 class StabilityMap(NamedTuple):
-    """Result of :func:`stability_map`: a rule's local verdict over (step size,
-    parameter), with the gradient flow's verdict as its ``h -> 0`` limit.
+    """Result of `stability_map`: a rule's local verdict over (step size,
+    parameter), with the gradient flow's verdict as its `h -> 0` limit.
 
     Attributes:
       rule: the rule's name.
       name: the parameter's name (the plot's vertical axis).
-      step_sizes: ``(m,)`` step sizes ``h`` (horizontal axis).
-      values: ``(p,)`` parameter values (vertical axis).
-      radius: ``(p, m)`` spectral radius of :func:`linear_step` at ``values[i]``,
-        ``step_sizes[j]`` (the layout of ``contour(step_sizes, values, radius)``);
-        the step is stable where ``radius < 1``.
-      flow_min_real: ``(p,)`` ``min Re lambda(J)`` at each value: the gradient
-        flow's local rate (:class:`Classification`'s ``min_real``).
-      flow_verdict: ``(p,)`` :class:`Classification`'s ``flow_verdict`` at each
-        value (``"stable"``, ``"marginal"``, ``"unstable"``, ``"not
-        stationary"``): the flow's region (:func:`gamedyn.analysis.flow_region`,
-        ``exp(-Re lambda) < 1``) at the point's eigenvalues.
+      step_sizes: `(m,)` step sizes `h` (horizontal axis).
+      values: `(p,)` parameter values (vertical axis).
+      radius: `(p, m)` spectral radius of `linear_step` at `values[i]`,
+        `step_sizes[j]` (the layout of `contour(step_sizes, values, radius)`);
+        the step is stable where `radius < 1`.
+      flow_min_real: `(p,)` `min Re lambda(J)` at each value: the gradient
+        flow's local rate (`Classification`'s `min_real`).
+      flow_verdict: `(p,)` `Classification`'s `flow_verdict` at each
+        value (`"stable"`, `"marginal"`, `"unstable"`, `"not
+        stationary"`): the flow's region (`gamedyn.analysis.flow_region`,
+        `exp(-Re lambda) < 1`) at the point's eigenvalues.
     """
 
     rule: str
@@ -770,32 +772,34 @@ def stability_map(
     gamma: float = 0.0,
     momentum: float = 0.0,
 ) -> StabilityMap:
-    """A rule's local stability at a fixed point over a grid of (step size ``h``,
-    game parameter), and the gradient flow's verdict per parameter: the ``h -> 0``
-    edge of the map (:func:`gamedyn.plotting.plot_stability_region` with
-    ``limit=True`` draws it there).
+    """A rule's local stability at a fixed point over a grid of (step size `h`,
+    game parameter), and the gradient flow's verdict per parameter: the `h -> 0`
+    edge of the map (`gamedyn.plotting.plot_stability_region` with
+    `limit=True` draws it there).
 
-    For each value ``v``, ``make_game(v)`` is classified at ``params``
-    (:func:`classify`: one dense Jacobian) and the spectral radius of the rule's
-    step matrix :func:`linear_step` ``(J, h)`` is taken for every ``h``. E.g. the
-    Dirac-GAN with R1 weight ``gamma`` (``lambda = (gamma +- sqrt(gamma^2 -
-    1)) / 2``): simultaneous GD is stable for ``h < 4 gamma`` (``gamma < 1``), and
-    its flow for every ``gamma > 0``; at ``gamma = 0`` the flow is marginal
-    (a centre) and simultaneous GD unstable at every ``h``.
+    For each value `v`, `make_game(v)` is classified at `params`
+    (`classify`: one dense Jacobian) and the spectral radius of the rule's
+    step matrix `linear_step` `(J, h)` is taken for every `h`. E.g. the
+    Dirac-GAN with R1 weight `gamma` (`lambda = (gamma +- sqrt(gamma^2 -
+    1)) / 2`): simultaneous GD is stable for `h < 4 gamma` (`gamma < 1`), and
+    its flow for every `gamma > 0`; at `gamma = 0` the flow is marginal
+    (a centre) and simultaneous GD unstable at every `h`.
 
     Args:
-      make_game: ``fn(value) -> Game``, the family of games.
+      make_game: `fn(value) -> Game`, the family of games.
       params: the fixed point (the same for every value).
-      rule: one of :data:`RULES`.
-      step_sizes: 1-D positive step sizes ``h``.
+      rule: one of `RULES`.
+      step_sizes: 1-D positive step sizes `h`.
       values: 1-D parameter values.
       name: the parameter's name, for the plot.
       key: fixed PRNG key for a stochastic game.
-      tol, eig_tol: as in :func:`classify`.
-      gamma, momentum: consensus weight, heavy-ball ``beta``.
+      tol: as in `classify`.
+      eig_tol: as in `classify`.
+      gamma: the consensus weight.
+      momentum: the heavy-ball `beta`.
 
     Returns:
-      a :class:`StabilityMap`.
+      a `StabilityMap`.
     """
     _check_rule(rule, RULES)
     if not callable(make_game):
@@ -841,16 +845,16 @@ def stability_map(
 
 
 class PathAngle(NamedTuple):
-    """Result of :func:`path_angle`.
+    """Result of `path_angle`.
 
     Attributes:
-      alpha: ``(m,)`` positions on the line, 0 at ``start``, 1 at ``end``.
-      cosine: ``(m,)`` cosine between ``xi(w_alpha)`` and the direction ``d``
-        (``end - start`` or ``start - end``, see ``direction``).
-      player_cosines: ``(m, num_players)`` the same per player.
-      grad_norm: ``(m,)`` ``||xi(w_alpha)||``.
-      direction: ``"forward"`` (``d = end - start``) or ``"backward"``
-        (``d = start - end``, Berard et al.'s code).
+      alpha: `(m,)` positions on the line, 0 at `start`, 1 at `end`.
+      cosine: `(m,)` cosine between `xi(w_alpha)` and the direction `d`
+        (`end - start` or `start - end`, see `direction`).
+      player_cosines: `(m, num_players)` the same per player.
+      grad_norm: `(m,)` `||xi(w_alpha)||`.
+      direction: `"forward"` (`d = end - start`) or `"backward"`
+        (`d = start - end`, Berard et al.'s code).
     """
 
     alpha: np.ndarray
@@ -869,29 +873,30 @@ def path_angle(
     alpha=None,
     direction: Literal["forward", "backward"] = "forward",
 ) -> PathAngle:
-    """The path-angle of Berard et al. (2020) on the segment from ``start`` to ``end``.
+    """The path-angle of Berard et al. (2020) on the segment from `start` to `end`.
 
-    At ``w_alpha = (1 - alpha) start + alpha end`` it measures
-    ``cos(xi(w_alpha), d)``, ``xi`` the players' descent gradients. With
-    ``direction="forward"`` (the default) ``d = end - start``, the direction of
-    training: near a locally stable equilibrium ``end`` reached from ``start``, a
+    At `w_alpha = (1 - alpha) start + alpha end` it measures
+    `cos(xi(w_alpha), d)`, `xi` the players' descent gradients. With
+    `direction="forward"` (the default) `d = end - start`, the direction of
+    training: near a locally stable equilibrium `end` reached from `start`, a
     potential (minimisation) game shows a sign change from negative to positive
-    at ``alpha = 1``, a rotational game a bump of the cosine around it while
-    ``||xi||`` dips. Berard et al.'s code (``plot_path_tools.compute_path_stats``)
-    measures against ``d = start - end``: ``direction="backward"`` gives its
+    at `alpha = 1`, a rotational game a bump of the cosine around it while
+    `||xi||` dips. Berard et al.'s code (`plot_path_tools.compute_path_stats`)
+    measures against `d = start - end`: `direction="backward"` gives its
     numbers (every cosine with the opposite sign: positive to negative for a
     minimisation).
 
     Args:
       game: the game.
-      start, end: per-player params with the same structure.
+      start: per-player params with the same structure.
+      end: per-player params with the same structure.
       key: fixed PRNG key for a stochastic game.
-      alpha: positions (default ``linspace(-0.1, 1.1, 121)``, as Berard et al.).
-      direction: ``"forward"`` (``end - start``) or ``"backward"``
-        (``start - end``, the reference code's sign).
+      alpha: positions (default `linspace(-0.1, 1.1, 121)`, as Berard et al.).
+      direction: `"forward"` (`end - start`) or `"backward"`
+        (`start - end`, the reference code's sign).
 
     Returns:
-      a :class:`PathAngle`.
+      a `PathAngle`.
     """
     key = check_key("key", key)
     check_choice("direction", direction, ("forward", "backward"))

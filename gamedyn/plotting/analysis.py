@@ -1,5 +1,5 @@
 """Spectra in the complex plane with the stability regions of update rules drawn,
-stability over (step size, parameter) with the gradient flow as its ``h -> 0``
+stability over (step size, parameter) with the gradient flow as its `h -> 0`
 limit, spectral radius against step size, path-angle plots."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from gamedyn.analysis.stability import PathAngle, RegionGrid, StabilityMap
 from gamedyn.plotting import style
 
 FLOW_LABEL = "flow (h -> 0)"
-"""The legend label of the continuous-time limit (``limit=True``)."""
+"""The legend label of the continuous-time limit (`limit=True`)."""
 
 FLOW_COLOR = "0.35"
 """The colour of the gradient flow's region and verdicts."""
@@ -23,7 +23,7 @@ FLOW_MARKERS = {
     "unstable": {"marker": "X", "facecolors": "tab:red", "edgecolors": "k"},
     "not stationary": {"marker": "s", "facecolors": "0.85", "edgecolors": "0.4"},
 }
-"""The markers of the flow's verdicts at ``h -> 0`` on a :class:`StabilityMap`:
+"""The markers of the flow's verdicts at `h -> 0` on a `StabilityMap`:
 filled (stable), open (marginal), a red cross (unstable)."""
 
 
@@ -88,7 +88,7 @@ def _draw_region(ax, x, y, rho, color, linestyle, fill, label, alpha=0.2) -> Non
 
 
 def _flow_limit(re: np.ndarray, im: np.ndarray) -> RegionGrid:
-    """:func:`gamedyn.analysis.flow_region` on the grid of ``re`` and ``im``."""
+    """`gamedyn.analysis.flow_region` on the grid of `re` and `im`."""
     from gamedyn.analysis.modified import flow_region
 
     num = max(re.size, im.size, 2)
@@ -173,32 +173,32 @@ def plot_stability_region(
     limit: bool = False,
 ):
     """Draws where a rule's step is stable and sets the axes to its grid: in the
-    plane of eigenvalues ``lambda`` (a :class:`gamedyn.analysis.RegionGrid`, the
-    region ``{lambda : radius < 1}``, :func:`gamedyn.analysis.stability_region`) or
-    over (step size ``h``, game parameter) (a
-    :class:`gamedyn.analysis.StabilityMap`, ``radius < 1``,
-    :func:`gamedyn.analysis.stability_map`).
+    plane of eigenvalues `lambda` (a `gamedyn.analysis.RegionGrid`, the
+    region `{lambda : radius < 1}`, `gamedyn.analysis.stability_region`) or
+    over (step size `h`, game parameter) (a
+    `gamedyn.analysis.StabilityMap`, `radius < 1`,
+    `gamedyn.analysis.stability_map`).
 
-    With ``limit=True`` the continuous-time answer is drawn as the ``h -> 0``
-    limit, labelled ``"flow (h -> 0)"`` in the legend: on a ``RegionGrid`` the
-    gradient flow's region, the half-plane ``Re lambda > 0``
-    (:func:`gamedyn.analysis.flow_region` on the same grid, lightly shaded grey
-    whatever ``fill`` says, dashed boundary), which the regions of every
-    consistent rule fill as ``h -> 0`` (simultaneous GD's discs
-    ``|1 - h lambda| < 1``); on a ``StabilityMap`` the flow's verdict per
-    parameter as markers at ``h = 0``, the map's left edge (its ``flow_verdict``;
+    With `limit=True` the continuous-time answer is drawn as the `h -> 0`
+    limit, labelled `"flow (h -> 0)"` in the legend: on a `RegionGrid` the
+    gradient flow's region, the half-plane `Re lambda > 0`
+    (`gamedyn.analysis.flow_region` on the same grid, lightly shaded grey
+    whatever `fill` says, dashed boundary), which the regions of every
+    consistent rule fill as `h -> 0` (simultaneous GD's discs
+    `|1 - h lambda| < 1`); on a `StabilityMap` the flow's verdict per
+    parameter as markers at `h = 0`, the map's left edge (its `flow_verdict`;
     filled circle stable, open circle marginal, red cross unstable, see
-    :data:`FLOW_MARKERS`).
+    `FLOW_MARKERS`).
 
     Args:
-      region: a :class:`gamedyn.analysis.RegionGrid` or
-        :class:`gamedyn.analysis.StabilityMap`.
+      region: a `gamedyn.analysis.RegionGrid` or
+        `gamedyn.analysis.StabilityMap`.
       ax: matplotlib axes (default: the current ones).
-      color: colour (default the rule's, :func:`gamedyn.plotting.encoding`); the
+      color: colour (default the rule's, `gamedyn.plotting.encoding`); the
         boundary takes the rule's line style.
       fill: shade the region (else draw its boundary only).
-      label: legend label (default the rule's name; ``"<rule> stable"`` for a map).
-      limit: also draw the gradient flow's answer, the ``h -> 0`` limit.
+      label: legend label (default the rule's name; `"<rule> stable"` for a map).
+      limit: also draw the gradient flow's answer, the `h -> 0` limit.
 
     Returns:
       the axes.
@@ -233,28 +233,28 @@ def plot_eigenvalues(
 ):
     """Eigenvalues of a game Jacobian in the complex plane, optionally over a rule's
     stability region (an eigenvalue inside it is contracted by that step), with the
-    gradient flow's region ``Re lambda > 0`` as its ``h -> 0`` limit, and with
+    gradient flow's region `Re lambda > 0` as its `h -> 0` limit, and with
     reference values (e.g. closed forms) as rings.
 
     The default limits are a square around the points that no outlier sets:
     eigenvalues much farther from the origin than all the others
-    (:func:`gamedyn.plotting.style.outliers`) are drawn on the edge as open
+    (`gamedyn.plotting.style.outliers`) are drawn on the edge as open
     triangles, their values in the legend.
 
     Args:
       eigenvalues: complex array.
       ax: matplotlib axes (default: the current ones).
-      region: a :class:`gamedyn.analysis.RegionGrid` to shade
-        (:func:`gamedyn.analysis.stability_region`; give it a grid covering
-        ``bounds``).
+      region: a `gamedyn.analysis.RegionGrid` to shade
+        (`gamedyn.analysis.stability_region`; give it a grid covering
+        `bounds`).
       reference: complex array drawn as open circles (labelled "closed form").
       label: legend label of the eigenvalues.
       title: axes title.
-      bounds: ``(re_min, re_max, im_min, im_max)`` (default: the region's grid
+      bounds: `(re_min, re_max, im_min, im_max)` (default: the region's grid
         widened to the points, or a square around the points).
       legend: draw the legend (where it covers no data, else outside the axes).
-      limit: also shade the gradient flow's region (``"flow (h -> 0)"``, see
-        :func:`plot_stability_region`) over the region's grid, or over ``bounds``
+      limit: also shade the gradient flow's region (`"flow (h -> 0)"`, see
+        `plot_stability_region`) over the region's grid, or over `bounds`
         without a region.
 
     Returns:
@@ -318,13 +318,13 @@ def plot_spectral_radii(
     legend: bool = True,
 ):
     """Spectral radius of the linearised step against the step size, one curve per
-    rule (each in its encoding, :func:`gamedyn.plotting.encodings`), with the
+    rule (each in its encoding, `gamedyn.plotting.encodings`), with the
     convergence threshold 1.
 
     Args:
-      step_sizes: ``(m,)`` step sizes ``h``.
-      radii: rule name -> ``(m,)`` spectral radii (e.g. from
-        :func:`gamedyn.analysis.spectral_radius_by_step`).
+      step_sizes: `(m,)` step sizes `h`.
+      radii: rule name -> `(m,)` spectral radii (e.g. from
+        `gamedyn.analysis.spectral_radius_by_step`).
       ax: matplotlib axes (default: the current ones).
       title: axes title.
       ylim: y limits (default: all the curves; a log scale when they span more
@@ -371,14 +371,14 @@ def plot_spectral_radii(
 
 
 def plot_path_angle(result: PathAngle, ax=None, *, title: str | None = None):
-    """Path-angle plot (Berard et al. 2020): the cosine between ``xi`` and the
-    segment against the position ``alpha``, with ``||xi||`` on a twin axis (right,
+    """Path-angle plot (Berard et al. 2020): the cosine between `xi` and the
+    segment against the position `alpha`, with `||xi||` on a twin axis (right,
     in its own colour and line style; both axes linear, both curves in one
     legend).
 
     Args:
-      result: a :class:`gamedyn.analysis.PathAngle`
-        (:func:`gamedyn.analysis.path_angle`).
+      result: a `gamedyn.analysis.PathAngle`
+        (`gamedyn.analysis.path_angle`).
       ax: matplotlib axes (default: the current ones).
       title: axes title.
 
