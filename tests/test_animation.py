@@ -58,3 +58,21 @@ def test_bad_inputs(tmp_path):
         gd.plotting.animate(lean, tmp_path / "a.gif")
     with pytest.raises(TypeError, match="expected gamedyn.Trajectory"):
         gd.plotting.animate([np.ones(3)], tmp_path / "a.gif")
+
+
+def test_leaves_the_callers_backend_alone(tmp_path):
+    # a notebook's inline backend must survive: figures after an animation still
+    # show (the animation draws on a figure of its own, outside pyplot)
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    plt.switch_backend("svg")
+    try:
+        opened = plt.get_fignums()
+        game, runs = _runs(10)
+        gd.plotting.animate(runs, tmp_path / "a.gif", frames=3)
+        assert matplotlib.get_backend() == "svg"
+        assert plt.get_fignums() == opened
+    finally:
+        plt.switch_backend(before)

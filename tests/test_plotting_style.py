@@ -480,5 +480,67 @@ def test_mog_samples_are_drawn_over_the_modes():
         assert samples[0].get_zorder() > modes[0].get_zorder()
         assert all(p.get_zorder() < samples[0].get_zorder() for p in ax.patches)
         assert modes[0].get_sizes().max() <= 25  # small markers
-        check_legend(ax)
+        assert np.all(modes[0].get_facecolor()[:, 3] == 0)  # hollow: samples show
+        assert ax.get_legend() is None
+    # one legend for the panels, under them all
+    (leg,) = fig.legends
+    assert [t.get_text() for t in leg.get_texts()][1] == "generated"
+    fig.canvas.draw()
+    box = leg.get_window_extent()
+    assert all(box.y1 <= ax.get_tightbbox().y0 + 1 for ax in fig.axes)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("where", ["below", "right"])
+def test_figure_legend_is_outside_every_panel(where):
+    fig, axes = subplots(ncols=3, figsize=(9, 3))
+    x = np.linspace(-1, 1, 30)
+    for k, ax in enumerate(axes):
+        ax.plot(x, x**2, label="parabola")  # the same label in every panel: once
+        ax.plot(x, x + k, label=f"line {k}")
+        ax.set(xlabel="$x$", ylabel="$y$", aspect="equal", ylim=(-1, 3))
+        ax.legend()  # replaced by the figure's
+    sizes = [ax.get_window_extent().size / fig.dpi for ax in axes]
+    leg = style.figure_legend(fig, where=where)
+    fig.canvas.draw()
+    assert [t.get_text() for t in leg.get_texts()] == [
+        "parabola",
+        "line 0",
+        "line 1",
+        "line 2",
+    ]
+    assert all(ax.get_legend() is None for ax in axes)
+    box = leg.get_window_extent()
+    for ax in axes:
+        tight = ax.get_tightbbox()  # with tick labels and axis labels
+        assert (box.y1 <= tight.y0 + 1) if where == "below" else (box.x0 >= tight.x1)
+    # the figure grew by the legend's strip; tight_layout set the panels' size
+    grown = fig.get_size_inches()
+    assert grown[0] > 9 if where == "right" else grown[1] > 3
+    now = [ax.get_window_extent().size / fig.dpi for ax in axes]
+    assert np.allclose(now, now[0]) and now[0][0] > 0.5 * sizes[0][0]
+    with pytest.raises(ValueError, match="where: expected 'below' or 'right'"):
+        style.figure_legend(fig, where="left")
+    plt.close(fig)
+
+
+def test_boundary_through_radii_of_one_is_unbroken():
+    # alternating GD without a regularizer is a centre: rho = 1 up to round-off on
+    # gamma = 0, which once drew the boundary there in fragments
+    from matplotlib.contour import ContourSet
+    from matplotlib.path import Path
+
+    from gamedyn.experiments.dirac_sweep import dirac_spectral_radius
+
+    lr, gamma = np.linspace(0.02, 1.5, 24), np.linspace(0.0, 2.0, 24)
+    rho = dirac_spectral_radius("alternating", lr[:, None], gamma[None, :])
+    assert np.ptp(rho[:, 0]) > 0 and np.abs(rho[:, 0] - 1).max() < 1e-12
+    fig, ax = subplots()
+    plotting.phase_diagram(np.where(rho < 1, 0, 1), lr, gamma, theory=rho, ax=ax)
+    (boundary,) = [c for c in ax.collections if isinstance(c, ContourSet)]
+    (path,) = boundary.get_paths()
+    starts = path.vertices[path.codes == Path.MOVETO]
+    on_zero = np.abs(path.vertices[:, 1]) < 1e-6
+    assert np.sum(np.abs(starts[:, 1]) < 1e-6) == 1  # one piece along gamma = 0
+    assert np.ptp(path.vertices[on_zero, 0]) == pytest.approx(np.ptp(lr))
     plt.close(fig)

@@ -27,6 +27,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
 
 from gamedyn.cli import _common
 from gamedyn.experiments import dirac
@@ -130,72 +134,144 @@ def animate_study(results: list[dirac.RunResult], out: str) -> str:
     )
 
 
+def _markers(outcomes: list[str]) -> list:
+    """Legend entries of the trajectory panels: the outcomes' colours (in the order
+    of :data:`gamedyn.outcomes.OUTCOMES`) and the start, end and equilibrium."""
+    from matplotlib.lines import Line2D
+
+    from gamedyn.outcomes import OUTCOMES
+    from gamedyn.plotting import OUTCOME_COLORS
+
+    present = [o for o in OUTCOMES if o in outcomes]
+    return [
+        *(Line2D([], [], color=OUTCOME_COLORS[o], lw=1.6, label=o) for o in present),
+        Line2D([], [], ls="none", marker="o", color="0.3", ms=5, label="start"),
+        Line2D(
+            [], [], ls="none", marker="s", color="0.3", mfc="white", ms=5, label="end"
+        ),
+        Line2D([], [], ls="none", marker="*", color="k", ms=9, label="equilibrium"),
+    ]
+
+
+def overview_figure(
+    results: list[dirac.RunResult],
+    caption: str | None = None,
+    start: tuple[float, float] = (1.0, 1.0),
+):
+    """Every run over its vector field, one panel each (a row per rule, a column
+    per variant when they fill a grid), coloured by outcome
+    (:data:`gamedyn.plotting.OUTCOME_COLORS`), with one legend under the panels;
+    ``caption`` (:func:`gamedyn.experiments.dirac.conventions`) goes under the
+    title."""
+    import matplotlib.pyplot as plt
+
+    from gamedyn.plotting import (
+        OUTCOME_COLORS,
+        plot_trajectory,
+        plot_vector_field,
+        style,
+    )
+
+    ncols = min(len(results), len({r.variant for r in results}))
+    nrows = -(-len(results) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(2.4 * ncols, 2.5 * nrows + 1.2), squeeze=False
+    )
+    for ax in axes.flat[len(results) :]:
+        ax.axis("off")
+    for i, (ax, r) in enumerate(zip(axes.flat, results)):
+        plot_vector_field(r.field, ax)
+        plot_trajectory(r.trajectory, ax, color=OUTCOME_COLORS[r.outcome])
+        ax.set_title(f"{r.rule}, {r.variant}\n{r.outcome}", fontsize=8)
+        ax.tick_params(labelsize=6)
+        # axis labels on the outer panels only: the bottom one of each column, the
+        # first of each row
+        ax.set_xlabel(ax.get_xlabel() if i + ncols >= len(results) else "", size=7)
+        ax.set_ylabel(ax.get_ylabel() if i % ncols == 0 else "", size=7)
+    title = (
+        "Dirac-GAN (Mescheder et al. 2018): trajectories from "
+        f"({start[0]:g}, {start[1]:g})"
+    )
+    fig.suptitle(title if caption is None else f"{title}\n{caption}", fontsize=10)
+    style.figure_legend(fig, handles=_markers([r.outcome for r in results]))
+    return fig
+
+
+def run_figure(r: dirac.RunResult):
+    """One run over its vector field, coloured by its outcome."""
+    import matplotlib.pyplot as plt
+
+    from gamedyn.plotting import (
+        OUTCOME_COLORS,
+        plot_trajectory,
+        plot_vector_field,
+        style,
+    )
+
+    fig, ax = plt.subplots(figsize=(4.3, 4.0))
+    plot_vector_field(r.field, ax)
+    plot_trajectory(r.trajectory, ax, color=OUTCOME_COLORS[r.outcome])
+    ax.set_title(f"Dirac-GAN: {r.rule}, {r.variant}: {r.outcome}", fontsize=9)
+    style.figure_legend(fig, handles=_markers([r.outcome]))
+    return fig
+
+
+def distance_figure(results: list[dirac.RunResult]):
+    """The distance to the equilibrium of every run, one line each: the variant
+    gives the colour, the rule the line style and marker
+    (:func:`gamedyn.plotting.encodings`), so no two runs look alike; the legend,
+    which names each run's outcome, goes right of the axes; a log scale when the
+    distances span decades."""
+    import matplotlib.pyplot as plt
+
+    from gamedyn.plotting import plot_distances
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    plot_distances(
+        {
+            f"{r.rule}/{r.variant} ({r.outcome})": r.trajectory.metrics["distance"]
+            for r in results
+        },
+        ax,
+        steps=np.asarray(results[0].trajectory.steps),
+    )
+    ax.set_title("Dirac-GAN: distance to the equilibrium (0, 0)")
+    fig.tight_layout()
+    return fig
+
+
+def figures(
+    results: list[dirac.RunResult],
+    caption: str | None = None,
+    start: tuple[float, float] = (1.0, 1.0),
+) -> Iterator[tuple[str, Any]]:
+    """The study's figures, made one at a time (close each before the next): file
+    name and matplotlib figure of the overview, of each run and of the
+    distances."""
+    yield "dirac_overview.png", overview_figure(results, caption, start)
+    for r in results:
+        yield f"dirac_{r.rule}_{r.variant}.png", run_figure(r)
+    yield "dirac_distance.png", distance_figure(results)
+
+
 def plot_study(
     results: list[dirac.RunResult],
     out: str,
     caption: str | None = None,
     start: tuple[float, float] = (1.0, 1.0),
 ) -> list[str]:
-    """Writes the overview figure, one figure per run and the distance plot;
-    ``caption`` (the conventions, :func:`gamedyn.experiments.dirac.conventions`)
-    goes under the overview's title."""
+    """Writes the overview figure, one figure per run and the distance plot
+    (:func:`figures`) as PNGs under ``out``; returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gamedyn.plotting import plot_distances, plot_trajectory, plot_vector_field
-
     paths = []
-    colors = {
-        "converged": "C2",
-        "diverged": "C3",
-        "cycles": "C1",
-        "slow": "C0",
-        "outside basin": "C4",
-    }
-    ncols = min(len(results), len({r.variant for r in results}))
-    nrows = -(-len(results) // ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(2.6 * ncols, 2.75 * nrows), squeeze=False
-    )
-    for ax in axes.flat[len(results) :]:
-        ax.axis("off")
-    for ax, r in zip(axes.flat, results):
-        plot_vector_field(r.field, ax)
-        plot_trajectory(r.trajectory, ax, color=colors[r.outcome])
-        ax.set_title(f"{r.rule}\n{r.variant}: {r.outcome}", fontsize=8)
-        ax.tick_params(labelsize=6)
-        ax.xaxis.label.set_size(7)
-        ax.yaxis.label.set_size(7)
-    title = (
-        "Dirac-GAN (Mescheder et al. 2018): trajectories from "
-        f"({start[0]:g}, {start[1]:g})"
-    )
-    fig.suptitle(title if caption is None else f"{title}\n{caption}", fontsize=10)
-    fig.tight_layout()
-    paths.append(os.path.join(out, "dirac_overview.png"))
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-    for r in results:
-        fig, ax = plt.subplots(figsize=(4, 4))
-        plot_vector_field(r.field, ax)
-        plot_trajectory(r.trajectory, ax, color=colors[r.outcome])
-        ax.set_title(f"{r.rule}, {r.variant}: {r.outcome}", fontsize=9)
-        fig.tight_layout()
-        paths.append(os.path.join(out, f"dirac_{r.rule}_{r.variant}.png"))
-        fig.savefig(paths[-1], dpi=100)
+    for name, fig in figures(results, caption, start):
+        paths.append(os.path.join(out, name))
+        fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
         plt.close(fig)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    plot_distances(
-        {f"{r.rule}/{r.variant}": r.trajectory.metrics["distance"] for r in results},
-        ax,
-    )
-    ax.set_title("Distance to the equilibrium (0, 0)")
-    fig.tight_layout()
-    paths.append(os.path.join(out, "dirac_distance.png"))
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
     return paths
 
 

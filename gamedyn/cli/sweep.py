@@ -175,6 +175,34 @@ def run(args: argparse.Namespace) -> int:
         return _run(args, config, writer)
 
 
+def phase_figure(result: dirac_sweep.Result, config: dirac_sweep.Config):
+    """The phase diagram of a sweep (:func:`gamedyn.plotting.phase_diagram`):
+    outcomes over learning rate x gamma, rate contours and the boundary
+    ``rho = 1``, the legend right of the heat map."""
+    import matplotlib.pyplot as plt
+
+    from gamedyn.plotting import phase_diagram
+
+    start = dirac_sweep.start_of(config)
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    phase_diagram(
+        result.outcome,
+        result.lr,
+        result.gamma,
+        rate=result.rate,
+        theory=result.theory,
+        xlabel="learning rate $h$",
+        ylabel=rf"regularizer weight $\gamma$ ({config.regularizer})",
+        title=(
+            f"Dirac-GAN, {config.rule} GD, {config.loss} loss, {config.steps} steps\n"
+            f"{config.mode} mode: from ({start[0]:g}, {start[1]:g})"
+        ),
+        ax=ax,
+    )
+    fig.tight_layout()
+    return fig
+
+
 def _run(args: argparse.Namespace, config: dirac_sweep.Config, writer: bool) -> int:
     import jax
 
@@ -225,25 +253,9 @@ def _run(args: argparse.Namespace, config: dirac_sweep.Config, writer: bool) -> 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from gamedyn.plotting import phase_diagram
-
-        fig, ax = plt.subplots(figsize=(6, 4.8))
-        phase_diagram(
-            result.outcome,
-            result.lr,
-            result.gamma,
-            rate=result.rate,
-            theory=result.theory,
-            ylabel=rf"$\gamma$ ({args.regularizer})",
-            title=(
-                f"Dirac-GAN, {args.rule} GD, {args.loss} loss, {args.steps} steps\n"
-                f"{args.mode} mode: from ({start[0]:g}, {start[1]:g})"
-            ),
-            ax=ax,
-        )
-        fig.tight_layout()
+        fig = phase_figure(result, config)
         png = os.path.join(args.out, "phase.png")
-        fig.savefig(png, dpi=130)
+        fig.savefig(png, dpi=130, bbox_inches="tight")
         plt.close(fig)
         print(f"wrote {png}")
     return 0

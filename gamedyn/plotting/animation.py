@@ -56,9 +56,13 @@ def animate(
     """Writes an animation of trajectories moving over a vector field.
 
     Each frame draws every trajectory's path up to that record (its last ``trail``
-    records, or all of them) and a dot at its current point, over the streamlines
-    of ``field``. The records are subsampled to ``frames`` frames. A ``.gif`` path
-    uses Pillow (no system package needed); ``.mp4`` needs ffmpeg.
+    records, or all of them) and a marker at its current point, over the
+    streamlines of ``field``; each label has its encoding
+    (:func:`gamedyn.plotting.encodings`) and the legend sits right of the axes, the
+    figure widened to hold it. The records are subsampled to ``frames`` frames. A
+    ``.gif`` path uses Pillow (no system package needed); ``.mp4`` needs ffmpeg. The
+    animation is drawn on a figure of its own, outside pyplot: the caller's
+    backend (a notebook's inline one) and open figures are left alone.
 
     Args:
       trajectories: one :class:`gamedyn.Trajectory`, a sequence, or a dict label ->
@@ -77,11 +81,9 @@ def animate(
     Returns:
       The path written.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+    from matplotlib.animation import FFMpegWriter, PillowWriter
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     from gamedyn.plotting import style
     from gamedyn.plotting.trajectories import plot_vector_field
@@ -96,7 +98,9 @@ def animate(
     num = max(len(p) for p in paths.values())
     index = np.unique(np.linspace(0, num - 1, min(frames, num)).round().astype(int))
 
-    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    fig = Figure(figsize=(4.6, 4.4))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     if field is not None:
         plot_vector_field(field, ax)
     else:
@@ -121,25 +125,24 @@ def animate(
         )
         (dot,) = ax.plot([], [], marker=e["marker"], ls="none", color=e["color"], ms=5)
         artists.append((line, dot))
-    if any(paths):
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if any(paths):  # right of the axes, the figure widened to hold it
+        leg = style.legend(ax, where="outside", fontsize=7, framealpha=0.0)
+        width = leg.get_window_extent().width / fig.dpi
+        fig.set_size_inches(4.6 + width + 0.15, 4.4)
     fig.tight_layout()
     counter = ax.text(0.02, 0.02, "", transform=ax.transAxes, fontsize=7, color="0.3")
 
-    def draw(k: int):
-        t = index[k]
-        for (line, dot), p in zip(artists, paths.values()):
-            start = 0 if trail is None else max(0, t + 1 - trail)
-            seg = p[start : t + 1]
-            seg = seg[np.isfinite(seg).all(1)]
-            line.set_data(seg[:, 0], seg[:, 1])
-            dot.set_data(seg[-1:, 0], seg[-1:, 1])
-        counter.set_text(f"record {t}")
-        return [a for pair in artists for a in pair] + [counter]
-
-    anim = FuncAnimation(fig, draw, frames=len(index), blit=False)
     writer = PillowWriter(fps=fps) if ext == ".gif" else FFMpegWriter(fps=fps)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    anim.save(path, writer=writer, dpi=dpi)
-    plt.close(fig)
+    # the writer grabs each frame once (FuncAnimation would draw it twice)
+    with writer.saving(fig, path, dpi):
+        for t in index:
+            for (line, dot), p in zip(artists, paths.values()):
+                start = 0 if trail is None else max(0, t + 1 - trail)
+                seg = p[start : t + 1]
+                seg = seg[np.isfinite(seg).all(1)]
+                line.set_data(seg[:, 0], seg[:, 1])
+                dot.set_data(seg[-1:, 0], seg[-1:, 1])
+            counter.set_text(f"record {t}")
+            writer.grab_frame()
     return path

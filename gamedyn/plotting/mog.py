@@ -9,7 +9,7 @@ import numpy as np
 from gamedyn.plotting import style
 
 MODE_COLOR = "tab:red"
-"""The colour of the true modes (small crosses under the samples)."""
+"""The colour of the true modes (small open circles under the samples)."""
 
 SAMPLE_COLOR = "k"
 """The colour of generated samples."""
@@ -26,10 +26,11 @@ def plot_mog_samples(
 ):
     """Generated samples at a few points of training, over the true modes.
 
-    Each panel shows one snapshot's samples (black dots, drawn on top) over the
-    mixture's centres (small red crosses) and circles of radius ``threshold * std``
-    (the high-quality region of :func:`gamedyn.metrics.mode_coverage`). The legend
-    goes where it covers no sample, else below the last panel.
+    Each panel shows one snapshot's samples (translucent black dots, drawn on top)
+    over the mixture's centres (small open red circles, so samples on a mode stay
+    visible) and circles of radius ``threshold * std`` (the high-quality region of
+    :func:`gamedyn.metrics.mode_coverage`). One legend, under the panels, serves
+    them all.
 
     Args:
       snapshots: ``(num_snapshots, n, 2)`` samples.
@@ -43,6 +44,7 @@ def plot_mog_samples(
       The matplotlib figure.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     snapshots = np.asarray(snapshots)
     if snapshots.ndim != 3 or snapshots.shape[-1] != 2:
@@ -74,13 +76,13 @@ def plot_mog_samples(
         ax.scatter(
             centers[:, 0],
             centers[:, 1],
-            marker="+",
-            c=MODE_COLOR,
-            s=18,
-            linewidths=0.8,
-            alpha=0.8,
+            marker="o",
+            facecolors="none",
+            edgecolors=MODE_COLOR,
+            s=25,
+            linewidths=0.9,
             zorder=2,
-            label=f"modes ({threshold:g} std circles)",
+            label=f"modes (circles: {threshold:g} std)",
         )
         ax.scatter(
             x[:, 0],
@@ -101,9 +103,12 @@ def plot_mog_samples(
     axes[0, 0].set_ylabel("$x_2$", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    style.legend(axes[0, -1], fontsize=7, markerscale=3, fallback="below")
-    fig.tight_layout()
+    handles = [  # legend markers a little larger than the points they stand for
+        Line2D([], [], ls="none", marker="o", mfc="none", mec=MODE_COLOR, ms=6),
+        Line2D([], [], ls="none", marker="o", color=SAMPLE_COLOR, alpha=0.6, ms=3),
+    ]
+    labels = [c.get_label() for c in axes[0, 0].collections[-2:]]
+    style.figure_legend(fig, axes[0], handles, labels, fontsize=8)
     return fig
 
 

@@ -38,7 +38,7 @@ def phase_diagram(
     rate: Any = None,
     theory: Any = None,
     rate_levels: Sequence[float] = (0.9, 0.99, 0.999),
-    xlabel: str = "learning rate",
+    xlabel: str = "learning rate $h$",
     ylabel: str = r"$\gamma$",
     title: str | None = None,
     ax: Any = None,
@@ -130,6 +130,11 @@ def phase_diagram(
             raise ValueError(
                 f"theory: expected shape {outcome.shape}, got {theory.shape}"
             )
+        # radii equal to 1 up to round-off (a centre, e.g. alternating GD without
+        # a regularizer) lie on the boundary: one unbroken line through them,
+        # rather than fragments wherever the round-off crosses 1 (just above 1,
+        # the contour passes through those cells)
+        theory = np.where(np.abs(theory - 1.0) <= 1e-9, 1.0 + 1e-9, theory)
         if two_d and np.nanmin(theory) < 1 < np.nanmax(theory):
             ax.contour(
                 x,

@@ -6,8 +6,9 @@ of the Dirac-GAN study (:data:`gamedyn.experiments.dirac.VARIANTS`) and each pla
 has a fixed colour, line style and marker, so a rule looks the same in every figure;
 other labels get the unused combinations in order (:func:`encodings`), distinct for
 up to 100 series. Legends go where they cover no data, else outside the axes
-(:func:`legend`); spectra get limits that one outlier cannot set, with the outliers
-marked at the edge, and a symmetric-log scale where signs mix over decades
+(:func:`legend`); one legend outside them all serves the panels of a figure
+(:func:`figure_legend`). Spectra get limits that one outlier cannot set, with the
+outliers marked at the edge, and a symmetric-log scale where signs mix over decades
 (:func:`robust_limits`, :func:`mark_outliers`); positive quantities spanning decades
 get a log scale (:func:`log_scale_if_wide`).
 """
@@ -465,6 +466,122 @@ def legend(
         borderaxespad=0.0,
         **kwargs,
     )
+
+
+def _collect(axes) -> tuple[list, list[str]]:
+    """The labelled artists of several axes (and the entries of their legends,
+    which are removed), one per label, in order."""
+    found: dict[str, Any] = {}
+    for ax in axes:
+        leg = ax.get_legend()
+        if leg is not None:
+            handles = list(leg.legend_handles)
+            labels = [t.get_text() for t in leg.get_texts()]
+            leg.remove()
+        else:
+            handles, labels = ax.get_legend_handles_labels()
+        for handle, label in zip(handles, labels):
+            if handle is not None and not label.startswith("_"):
+                found.setdefault(label, handle)
+    return list(found.values()), list(found)
+
+
+def figure_legend(
+    fig,
+    axes: Sequence | None = None,
+    handles: Sequence | None = None,
+    labels: Sequence[str] | None = None,
+    *,
+    where: Literal["below", "right"] = "below",
+    **kwargs,
+):
+    """One legend for several axes, outside all of them, and the figure's layout.
+
+    Lists the labelled artists of ``axes`` (or the entries of the legends they
+    already have), one entry per label, removes the axes' own legends, and puts the
+    legend under the axes (in as many columns as fit the figure's width) or right
+    of them: the figure is laid out (``tight_layout``), then grows by the legend's
+    strip, the axes keeping their size. Call it last: a later ``tight_layout``
+    would give the legend's strip to the axes.
+
+    Args:
+      fig: a matplotlib figure.
+      axes: the axes whose entries the legend lists (default: all of the
+        figure's).
+      handles: artists to list instead of the axes' entries (``labels`` default
+        to theirs).
+      labels: their labels.
+      where: ``"below"`` or ``"right"``.
+      kwargs: passed to ``Figure.legend``.
+
+    Returns:
+      the legend, or None when there is nothing to label (the figure is still
+      laid out).
+    """
+    if where not in ("below", "right"):
+        raise ValueError(f"where: expected 'below' or 'right', got {where!r}")
+    axes = list(fig.axes) if axes is None else list(np.ravel(np.asarray(axes, object)))
+    if handles is None:
+        handles, found = _collect(axes)
+        labels = found if labels is None else labels
+    else:
+        for ax in axes:  # the figure's legend replaces theirs
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+        if labels is None:
+            labels = [h.get_label() for h in handles]
+    if not len(handles):
+        fig.tight_layout()
+        return None
+    kwargs.setdefault("fontsize", "small")
+    kwargs.setdefault("frameon", False)
+    width = fig.get_size_inches()[0] * fig.dpi
+    if where == "right":
+        kwargs.setdefault("ncol", 1 if len(handles) <= 18 else 2)
+        leg = fig.legend(
+            handles, labels, loc="center right", bbox_to_anchor=(1.0, 0.5), **kwargs
+        )
+        _layout(fig, leg, "right")
+        return leg
+    ncol = min(len(handles), kwargs.pop("ncol", len(handles)))
+    while True:  # the most columns that fit the figure's width
+        leg = fig.legend(
+            handles,
+            labels,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncol=ncol,
+            **kwargs,
+        )
+        box = leg.get_window_extent()
+        if box.width <= 0.98 * width or ncol == 1:
+            break
+        leg.remove()
+        ncol -= 1
+    _layout(fig, leg, "below")
+    return leg
+
+
+def _layout(fig, leg, where: str) -> None:
+    """``tight_layout``, then the figure grows by the legend's strip (below or
+    right) with the axes keeping their size in inches (so axes of fixed aspect
+    keep their layout too)."""
+    fig.tight_layout()
+    w, h = fig.get_size_inches()
+    p = fig.subplotpars
+    left, right, bottom, top = p.left, p.right, p.bottom, p.top
+    box = leg.get_window_extent()
+    if where == "right":
+        extra = box.width / fig.dpi + 0.1
+        fig.set_size_inches(w + extra, h)
+        fig.subplots_adjust(left=left * w / (w + extra), right=right * w / (w + extra))
+    else:
+        extra = box.height / fig.dpi + 0.12
+        fig.set_size_inches(w, h + extra)
+        fig.subplots_adjust(
+            bottom=(bottom * h + extra) / (h + extra),
+            top=(top * h + extra) / (h + extra),
+        )
 
 
 # ------------------------------------------------------------------------------

@@ -109,3 +109,107 @@ def test_dirac_animate_writes_a_gif(tmp_path):
     assert summary["figures"] == ["dirac.gif"]
     with Image.open(out / "dirac.gif") as im:
         assert im.n_frames == 41  # 41 records, fewer than the 60 frames asked for
+
+
+def _fake_results(outcomes_by_run):
+    """RunResults drawn from made-up spirals (no simulation): the figures only
+    read them."""
+    import numpy as np
+
+    import gamedyn as gd
+    from gamedyn.analysis import FieldGrid
+    from gamedyn.experiments import dirac
+
+    x = np.linspace(-2, 2, 9)
+    u, v = np.meshgrid(x, x)
+    field = FieldGrid(x=x, y=x, u=-v, v=u)
+    t = np.arange(50)
+    results = []
+    for i, ((rule, variant), outcome) in enumerate(outcomes_by_run.items()):
+        r = (1 - 0.01 * i) ** t
+        traj = gd.Trajectory(
+            params=(r * np.cos(t / 5), r * np.sin(t / 5)),
+            final=(r[-1], 0.0),
+            diverged_step=np.array(-1),
+            steps=t,
+            metrics={"distance": np.sqrt(2) * r},
+            state=None,
+        )
+        results.append(
+            dirac.RunResult(
+                rule, variant, None, outcome, r[-1], (0, 0), -1, traj, field
+            )
+        )
+    return results
+
+
+STUDY = {
+    **{
+        (rule, v): "cycles"
+        for v in ("gan", "nsgan", "wgan", "wgan_gp", "instance_noise", "r1")
+        for rule in ("simultaneous", "alternating")
+    },
+    ("simultaneous", "consensus"): "converged",
+    ("alternating", "consensus"): "converged",
+    ("extragradient", "gan"): "slow",
+    ("optimistic", "gan"): "diverged",
+}
+
+
+def test_distance_figure_tells_the_sixteen_runs_apart():
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from gamedyn.cli import dirac as cli
+
+    assert len(STUDY) == 16
+    fig = cli.distance_figure(_fake_results(STUDY))
+    (ax,) = fig.axes
+    lines = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+    keys = {(to_hex(ln.get_color()), str(ln.get_linestyle())) for ln in lines}
+    assert len(lines) == 16 and len(keys) == 16  # colour and line style differ
+    assert tuple(fig.get_size_inches()) == (9, 4.5)
+    assert ax.get_yscale() == "log"  # the distances span decades
+    fig.canvas.draw()
+    legend = ax.get_legend()
+    assert not legend.get_window_extent().overlaps(ax.get_window_extent())
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert "optimistic/gan (diverged)" in texts
+    plt.close(fig)
+
+
+def test_overview_colours_runs_by_outcome_with_one_legend():
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from gamedyn.cli import dirac as cli
+    from gamedyn.plotting import OUTCOME_COLORS
+
+    runs = {
+        ("simultaneous", "gan"): "diverged",
+        ("simultaneous", "r1"): "converged",
+        ("alternating", "gan"): "cycles",
+        ("alternating", "r1"): "converged",
+        ("extragradient", "gan"): "slow",
+    }
+    results = _fake_results(runs)
+    fig = cli.overview_figure(results, caption="c")
+    panels = [ax for ax in fig.axes if ax.axison]
+    assert len(panels) == 5
+    for ax, r in zip(panels, results):
+        path = max(ax.get_lines(), key=lambda ln: len(ln.get_xdata()))
+        assert to_hex(path.get_color()) == to_hex(OUTCOME_COLORS[r.outcome])
+    (legend,) = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts == ["converged", "diverged", "cycles", "slow"] + [
+        "start",
+        "end",
+        "equilibrium",
+    ]
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert all(box.y1 <= ax.get_tightbbox().y0 + 1 for ax in panels)  # below
+    # axis labels on the outer panels only: 2 columns (variants), 3 rows
+    assert [bool(ax.get_ylabel()) for ax in panels] == [1, 0, 1, 0, 1]
+    assert [bool(ax.get_xlabel()) for ax in panels] == [0, 0, 0, 1, 1]
+    plt.close(fig)

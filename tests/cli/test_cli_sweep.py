@@ -105,3 +105,37 @@ def test_cli_out_that_is_a_file_fails_before_computing(tmp_path, capsys):
     assert (
         err == f"gamedyn sweep: error: --out: {target} exists and is not a directory\n"
     )
+
+
+def test_phase_figure_size_labels_and_legend_outside():
+    import matplotlib.pyplot as plt
+
+    from gamedyn.cli.sweep import phase_figure
+    from gamedyn.experiments import dirac_sweep
+
+    lr, gamma = np.linspace(0.1, 1.5, 6), np.linspace(0.0, 2.0, 5)
+    theory = dirac_sweep.dirac_spectral_radius("simultaneous", lr[:, None], gamma)
+    outcome = np.where(theory < 1, 0, 1)  # converged / diverged
+    outcome[-1, -1] = 2  # one cycling cell in the diverged corner
+    result = dirac_sweep.Result(
+        lr=lr,
+        gamma=gamma,
+        outcome=outcome,
+        rate=np.where(theory < 1, theory, np.nan),
+        distance=np.zeros_like(theory),
+        diverged_step=np.full(theory.shape, -1),
+        theory=theory,
+        agreement=1.0,
+        mode="local",
+        start=(0.01, 0.01),
+    )
+    fig = phase_figure(result, dirac_sweep.Config(lr=tuple(lr), gamma=tuple(gamma)))
+    (ax,) = fig.axes
+    assert tuple(fig.get_size_inches()) == (7, 4.8)
+    assert "$h$" in ax.get_xlabel() and r"$\gamma$" in ax.get_ylabel()
+    fig.canvas.draw()
+    legend = ax.get_legend()
+    # not on the rho = 1 boundary nor the diverged corner: outside the heat map
+    assert not legend.get_window_extent().overlaps(ax.get_window_extent())
+    assert r"theory: $\rho = 1$" in [t.get_text() for t in legend.get_texts()]
+    plt.close(fig)
