@@ -1,4 +1,4 @@
-"""``gamedyn dirac``: the Dirac-GAN study of Mescheder, Geiger & Nowozin (2018).
+"""`gamedyn dirac`: the Dirac-GAN study of Mescheder, Geiger & Nowozin (2018).
 
 Simulates every update rule and regularizer of the study from (theta, psi) = (1, 1)
 with step size h = 0.2 for 500 steps (the reference notebook's settings), draws each
@@ -37,7 +37,7 @@ from gamedyn.experiments import dirac
 
 
 def register(subparsers) -> None:
-    """Adds ``gamedyn dirac``."""
+    """Adds `gamedyn dirac`."""
     p = _common.add_parser(
         subparsers,
         "dirac",
@@ -90,7 +90,7 @@ def register(subparsers) -> None:
 
 
 def config_from_args(args) -> dirac.Config:
-    """The :class:`~gamedyn.experiments.dirac.Config` of the parsed arguments."""
+    """The `Config` of the parsed arguments."""
     custom = {
         k: v
         for k, v in {
@@ -121,7 +121,7 @@ def config_from_args(args) -> dirac.Config:
 
 
 def animate_study(results: list[dirac.RunResult], out: str) -> str:
-    """Writes ``out/dirac.gif``: every run of the study over the first run's field
+    """Writes `out/dirac.gif`: every run of the study over the first run's field
     (the variants' fields differ; the animation shows the unregularized one)."""
     from gamedyn.plotting import animate
 
@@ -136,7 +136,7 @@ def animate_study(results: list[dirac.RunResult], out: str) -> str:
 
 def _markers(outcomes: list[str]) -> list:
     """Legend entries of the trajectory panels: the outcomes' colours (in the order
-    of :data:`gamedyn.outcomes.OUTCOMES`) and the start, end and equilibrium."""
+    of `gamedyn.outcomes.OUTCOMES`) and the start, end and equilibrium."""
     from matplotlib.lines import Line2D
 
     from gamedyn.outcomes import OUTCOMES
@@ -160,8 +160,8 @@ def overview_figure(
 ):
     """Every run over its vector field, one panel each (a row per rule, a column
     per variant when they fill a grid), coloured by outcome
-    (:data:`gamedyn.plotting.OUTCOME_COLORS`), with one legend under the panels;
-    ``caption`` (:func:`gamedyn.experiments.dirac.conventions`) goes under the
+    (`gamedyn.plotting.OUTCOME_COLORS`), with one legend under the panels;
+    `caption` (`gamedyn.experiments.dirac.conventions`) goes under the
     title."""
     import matplotlib.pyplot as plt
 
@@ -219,7 +219,7 @@ def run_figure(r: dirac.RunResult):
 def distance_figure(results: list[dirac.RunResult]):
     """The distance to the equilibrium of every run, one line each: the variant
     gives the colour, the rule the line style and marker
-    (:func:`gamedyn.plotting.encodings`), so no two runs look alike; the legend,
+    (`gamedyn.plotting.encodings`), so no two runs look alike; the legend,
     which names each run's outcome, goes right of the axes; a log scale when the
     distances span decades."""
     import matplotlib.pyplot as plt
@@ -261,7 +261,7 @@ def plot_study(
     start: tuple[float, float] = (1.0, 1.0),
 ) -> list[str]:
     """Writes the overview figure, one figure per run and the distance plot
-    (:func:`figures`) as PNGs under ``out``; returns their paths."""
+    (`figures`) as PNGs under `out`; returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -276,7 +276,7 @@ def plot_study(
 
 
 def run(args) -> int:
-    """Runs ``gamedyn dirac`` (holding the lock on ``--out`` throughout)."""
+    """Runs `gamedyn dirac` (holding the lock on `--out` throughout)."""
     from gamedyn import io
 
     config = dirac.check(config_from_args(args))

@@ -1,4 +1,4 @@
-"""``gamedyn reproduce``: the field's classic results, checked against the papers.
+"""`gamedyn reproduce`: the field's classic results, checked against the papers.
 
 Each entry recomputes one paper's central figure(s) in the paper's layout, compares
 the paper's published numbers and verdicts with ours, prints the claims table and
@@ -21,7 +21,7 @@ from gamedyn.cli import _common
 
 
 def register(subparsers) -> None:
-    """Adds ``gamedyn reproduce``."""
+    """Adds `gamedyn reproduce`."""
     p = _common.add_parser(
         subparsers,
         "reproduce",

@@ -1,4 +1,4 @@
-"""``gamedyn sweep``: a learning-rate x gamma phase diagram of the Dirac-GAN.
+"""`gamedyn sweep`: a learning-rate x gamma phase diagram of the Dirac-GAN.
 
 Trains the Dirac-GAN (Mescheder, Geiger & Nowozin 2018) with plain SGD for every
 (lr, gamma) of a grid in one compiled, chunked program sharded over all devices
@@ -34,10 +34,10 @@ GAMES = ("dirac",)
 
 
 def parse_range(text: str, name: str = "range") -> np.ndarray:
-    """``"start:stop:num"`` -> ``np.linspace(start, stop, num)``; one number -> it.
+    """`"start:stop:num"` -> `np.linspace(start, stop, num)`; one number -> it.
 
     Raises:
-      ValueError: naming ``name`` when the text is not a range of finite numbers.
+      ValueError: naming `name` when the text is not a range of finite numbers.
     """
     parts = text.split(":")
     try:
@@ -75,7 +75,7 @@ def _range_type(name: str, positive: bool):
 
 
 def register(subparsers) -> None:
-    """Adds ``gamedyn sweep``."""
+    """Adds `gamedyn sweep`."""
     d = dirac_sweep.Config()
     p = _common.add_parser(
         subparsers,
@@ -140,8 +140,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs the sweep and writes ``sweep.npz`` and ``phase.png`` (process 0 only,
-    holding the lock on ``--out``)."""
+    """Runs the sweep and writes `sweep.npz` and `phase.png` (process 0 only,
+    holding the lock on `--out`)."""
     param = args.rule_param
     if param is not None and args.rule != "consensus":
         raise _common.UsageError(
@@ -176,9 +176,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def phase_figure(result: dirac_sweep.Result, config: dirac_sweep.Config):
-    """The phase diagram of a sweep (:func:`gamedyn.plotting.phase_diagram`):
+    """The phase diagram of a sweep (`gamedyn.plotting.phase_diagram`):
     outcomes over learning rate x gamma, rate contours and the boundary
-    ``rho = 1``, the legend right of the heat map."""
+    `rho = 1`, the legend right of the heat map."""
     import matplotlib.pyplot as plt
 
     from gamedyn.plotting import phase_diagram

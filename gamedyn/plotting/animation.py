@@ -55,22 +55,22 @@ def animate(
 ) -> str:
     """Writes an animation of trajectories moving over a vector field.
 
-    Each frame draws every trajectory's path up to that record (its last ``trail``
+    Each frame draws every trajectory's path up to that record (its last `trail`
     records, or all of them) and a marker at its current point, over the
-    streamlines of ``field``; each label has its encoding
-    (:func:`gamedyn.plotting.encodings`) and the legend sits right of the axes, the
-    figure widened to hold it. The records are subsampled to ``frames`` frames. A
-    ``.gif`` path uses Pillow (no system package needed); ``.mp4`` needs ffmpeg. The
+    streamlines of `field`; each label has its encoding
+    (`gamedyn.plotting.encodings`) and the legend sits right of the axes, the
+    figure widened to hold it. The records are subsampled to `frames` frames. A
+    `.gif` path uses Pillow (no system package needed); `.mp4` needs ffmpeg. The
     animation is drawn on a figure of its own, outside pyplot: the caller's
     backend (a notebook's inline one) and open figures are left alone.
 
     Args:
-      trajectories: one :class:`gamedyn.Trajectory`, a sequence, or a dict label ->
+      trajectories: one `gamedyn.Trajectory`, a sequence, or a dict label ->
         trajectory, each with two scalar players and recorded params (records that
         are not finite, after a divergence, are left out of the path).
-      path: the output file, ``.gif`` or ``.mp4``.
+      path: the output file, `.gif` or `.mp4`.
       field: the vector field to draw under them
-        (:func:`gamedyn.analysis.vector_field_grid`); its bounds set the axes.
+        (`gamedyn.analysis.vector_field_grid`); its bounds set the axes.
       frames: number of frames (at most the number of records).
       fps: frames per second.
       trail: records of the path drawn behind the current point (None: all).

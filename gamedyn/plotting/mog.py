@@ -28,14 +28,14 @@ def plot_mog_samples(
 
     Each panel shows one snapshot's samples (translucent black dots, drawn on top)
     over the mixture's centres (small open red circles, so samples on a mode stay
-    visible) and circles of radius ``threshold * std`` (the high-quality region of
-    :func:`gamedyn.metrics.mode_coverage`). One legend, under the panels, serves
+    visible) and circles of radius `threshold * std` (the high-quality region of
+    `gamedyn.metrics.mode_coverage`). One legend, under the panels, serves
     them all.
 
     Args:
-      snapshots: ``(num_snapshots, n, 2)`` samples.
+      snapshots: `(num_snapshots, n, 2)` samples.
       steps: the training step of each snapshot.
-      mixture: a :class:`gamedyn.data.Mixture` (``centers``, ``std``).
+      mixture: a `gamedyn.data.Mixture` (`centers`, `std`).
       title: figure title.
       threshold: radius of the circles, in units of the std.
       size: inches per panel.
@@ -114,13 +114,13 @@ def plot_mog_samples(
 
 def plot_mode_histogram(counts: np.ndarray, ax=None, *, label: str | None = None):
     """Bar chart of high-quality samples per mode (from
-    :func:`gamedyn.metrics.mode_counts`), with the uniform level dashed.
+    `gamedyn.metrics.mode_counts`), with the uniform level dashed.
 
     Args:
-      counts: ``(K,)`` samples per mode.
+      counts: `(K,)` samples per mode.
       ax: matplotlib axes (default: the current ones).
       label: legend label of the bars (its encoding,
-        :func:`gamedyn.plotting.encoding`, gives their colour).
+        `gamedyn.plotting.encoding`, gives their colour).
 
     Returns:
       the axes.

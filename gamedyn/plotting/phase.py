@@ -17,7 +17,7 @@ OUTCOME_COLORS = {
     "slow": "#66a3d2",
     "outside basin": "#8e6bb8",
 }
-"""The colour of each outcome in :data:`gamedyn.outcomes.OUTCOMES`."""
+"""The colour of each outcome in `gamedyn.outcomes.OUTCOMES`."""
 
 
 def _axis(name: str, values: Any, size: int) -> np.ndarray:
@@ -46,25 +46,27 @@ def phase_diagram(
 ):
     """A heatmap of outcomes over two hyperparameters, with rate contours.
 
-    Cells are coloured by outcome (:data:`OUTCOME_COLORS`; ``"outside basin"``
+    Cells are coloured by outcome (`OUTCOME_COLORS`; `"outside basin"`
     marks cells stable in theory whose run diverged from its start, see
-    :func:`gamedyn.outcomes.outside_basin`); contours of the empirical per-step
-    rate (:func:`gamedyn.outcomes.rate`) are drawn at ``rate_levels`` over the
+    `gamedyn.outcomes.outside_basin`); contours of the empirical per-step
+    rate (`gamedyn.outcomes.rate`) are drawn at `rate_levels` over the
     cells that did not diverge, and the theoretical
-    stability boundary ``rho = 1`` (e.g.
-    :func:`gamedyn.experiments.dirac_sweep.dirac_spectral_radius`) as a dashed black
+    stability boundary `rho = 1` (e.g.
+    `gamedyn.experiments.dirac_sweep.dirac_spectral_radius`) as a dashed black
     line.
 
     Args:
-      outcome: ``(len(x), len(y))`` int codes from
-        :func:`gamedyn.outcomes.classify_runs` (the layout :func:`gamedyn.sweep`
-        returns for a grid ``{x: ..., y: ...}``).
+      outcome: `(len(x), len(y))` int codes from
+        `gamedyn.outcomes.classify_runs` (the layout `gamedyn.sweep`
+        returns for a grid `{x: ..., y: ...}`).
       x: the first axis's values (horizontal).
       y: the second axis's values (vertical).
-      rate: ``(len(x), len(y))`` empirical rates, or None.
-      theory: ``(len(x), len(y))`` theoretical spectral radii, or None.
+      rate: `(len(x), len(y))` empirical rates, or None.
+      theory: `(len(x), len(y))` theoretical spectral radii, or None.
       rate_levels: rate contour levels.
-      xlabel, ylabel, title: labels.
+      xlabel: the x-axis label.
+      ylabel: the y-axis label.
+      title: the figure's title.
       ax: a matplotlib Axes (default: a new figure's).
       legend: draw the legend.
 

@@ -1,16 +1,16 @@
 """The figure style shared by every plot of gamedyn.
 
 One encoding per series name: each update rule of the registry
-(:func:`gamedyn.dynamics.names`, plus the analysis-only ``"momentum"``), each variant
-of the Dirac-GAN study (:data:`gamedyn.experiments.dirac.VARIANTS`) and each player
+(`gamedyn.dynamics.names`, plus the analysis-only `"momentum"`), each variant
+of the Dirac-GAN study (`gamedyn.experiments.dirac.VARIANTS`) and each player
 has a fixed colour, line style and marker, so a rule looks the same in every figure;
-other labels get the unused combinations in order (:func:`encodings`), distinct for
+other labels get the unused combinations in order (`encodings`), distinct for
 up to 100 series. Legends go where they cover no data, else outside the axes
-(:func:`legend`); one legend outside them all serves the panels of a figure
-(:func:`figure_legend`). Spectra get limits that one outlier cannot set, with the
+(`legend`); one legend outside them all serves the panels of a figure
+(`figure_legend`). Spectra get limits that one outlier cannot set, with the
 outliers marked at the edge, and a symmetric-log scale where signs mix over decades
-(:func:`robust_limits`, :func:`mark_outliers`); positive quantities spanning decades
-get a log scale (:func:`log_scale_if_wide`).
+(`robust_limits`, `mark_outliers`); positive quantities spanning decades
+get a log scale (`log_scale_if_wide`).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ RULE_STYLES: dict[str, dict[str, Any]] = {
         strict=True,
     )
 }
-"""The fixed encoding of every update rule (registry names, and ``"momentum"``)."""
+"""The fixed encoding of every update rule (registry names, and `"momentum"`)."""
 
 VARIANT_STYLES: dict[str, dict[str, Any]] = {
     variant: {"color": color, "linestyle": "-", "marker": marker}
@@ -95,7 +95,7 @@ VARIANT_STYLES: dict[str, dict[str, Any]] = {
     )
 }
 """The fixed encoding of the Dirac-GAN study's variants. In a label
-``"rule/variant"`` the variant gives the colour and the rule the line style and
+`"rule/variant"` the variant gives the colour and the rule the line style and
 marker, so the runs of one variant share a colour."""
 
 PLAYER_STYLES: dict[str, dict[str, Any]] = {
@@ -108,7 +108,7 @@ OUTLIER_COLOR = "tab:red"
 """The colour of the markers of values beyond the axes' limits."""
 
 OUTLIER_GID = "gamedyn-outliers"
-"""The ``gid`` of the artists :func:`mark_outliers` draws."""
+"""The `gid` of the artists `mark_outliers` draws."""
 
 _LEGEND_SPOTS = (
     "upper right",
@@ -163,19 +163,19 @@ def _fixed(label: str) -> dict | None:
 def encoding(label: str) -> dict[str, Any]:
     """The colour, line style and marker of one series.
 
-    Rules (``"extragradient"``, also ``"extragradient SGD"`` or ``"SGA (lambda=1)"``:
-    the first word is looked up), the Dirac-GAN variants (``"wgan_gp"``,
-    ``"WGAN-GP"``), ``"rule/variant"`` (the variant's colour, the rule's line style
+    Rules (`"extragradient"`, also `"extragradient SGD"` or `"SGA (lambda=1)"`:
+    the first word is looked up), the Dirac-GAN variants (`"wgan_gp"`,
+    `"WGAN-GP"`), `"rule/variant"` (the variant's colour, the rule's line style
     and marker) and the players have fixed entries; any other label gets an entry
-    from a hash of its text. Within one figure use :func:`encodings`, which keeps the
+    from a hash of its text. Within one figure use `encodings`, which keeps the
     fixed entries and makes every series distinct.
 
     Args:
       label: the series' name.
 
     Returns:
-      ``{"color": ..., "linestyle": ..., "marker": ...}``, keywords of
-      ``Axes.plot``.
+      `{"color": ..., "linestyle": ..., "marker": ...}`, keywords of
+      `Axes.plot`.
     """
     if not isinstance(label, str):
         raise TypeError(f"label: expected a string, got {type(label).__name__}")
@@ -194,19 +194,19 @@ def _combination(enc: dict[str, Any]) -> tuple:
 def encodings(labels: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Distinct encodings for the series of one figure.
 
-    Labels with a fixed entry (:func:`encoding`) keep it; a second label on the
-    same entry (``"optimistic SGD"`` and ``"optimistic Adam"``) keeps the colour and
+    Labels with a fixed entry (`encoding`) keep it; a second label on the
+    same entry (`"optimistic SGD"` and `"optimistic Adam"`) keeps the colour and
     takes the next free line style and marker. Other labels take, in order, the
     colours no series of the figure uses yet, each with its own line style and
     marker, then the remaining combinations. Every series differs from every other
-    in colour or in line style and marker, for up to ``len(PALETTE) * len(SLOTS)``
+    in colour or in line style and marker, for up to `len(PALETTE) * len(SLOTS)`
     series.
 
     Args:
       labels: the series' names, in drawing order (duplicates are drawn alike).
 
     Returns:
-      label -> ``{"color", "linestyle", "marker"}``.
+      label -> `{"color", "linestyle", "marker"}`.
     """
     labels = list(dict.fromkeys(labels))
     out: dict[str, dict[str, Any]] = {}
@@ -252,8 +252,8 @@ def encodings(labels: Iterable[str]) -> dict[str, dict[str, Any]]:
 def markevery(
     num_points: int, index: int = 0, count: int = 1, markers: int = 8
 ) -> tuple[int, int]:
-    """Where to put the markers of series ``index`` of ``count`` drawn together:
-    about ``markers`` per line, staggered between series so that markers of lines
+    """Where to put the markers of series `index` of `count` drawn together:
+    about `markers` per line, staggered between series so that markers of lines
     lying on top of each other stay visible.
 
     Args:
@@ -263,7 +263,7 @@ def markevery(
       markers: markers per line.
 
     Returns:
-      a ``markevery`` value for ``Axes.plot``.
+      a `markevery` value for `Axes.plot`.
     """
     every = max(1, int(num_points) // max(1, markers))
     return (int(index * every // max(1, count)) % every, every)
@@ -318,7 +318,7 @@ def covers_data(ax, box) -> bool:
 
     Args:
       ax: matplotlib axes.
-      box: a ``matplotlib.transforms.Bbox`` in display coordinates.
+      box: a `matplotlib.transforms.Bbox` in display coordinates.
 
     Returns:
       True when the box covers some of the axes' contents.
@@ -385,24 +385,24 @@ def legend(
 ):
     """Draws a legend where it covers no data.
 
-    ``where="auto"`` tries the corners and edges of the axes and keeps the first
-    spot where the legend covers nothing drawn (:func:`covers_data`); with no such
-    spot, or more than ``max_inside`` entries, it goes outside (``fallback``: right
+    `where="auto"` tries the corners and edges of the axes and keeps the first
+    spot where the legend covers nothing drawn (`covers_data`); with no such
+    spot, or more than `max_inside` entries, it goes outside (`fallback`: right
     of the axes, or below them).
-    Call it after the axes' contents and limits are final. ``tight_layout`` and
-    ``savefig(bbox_inches="tight")`` make room for a legend outside.
+    Call it after the axes' contents and limits are final. `tight_layout` and
+    `savefig(bbox_inches="tight")` make room for a legend outside.
 
     Args:
       ax: matplotlib axes.
       handles: artists (default: the axes' labelled artists).
       labels: their labels (default: the artists' labels).
-      where: ``"auto"``, ``"outside"`` (right of the axes) or ``"below"`` (under
+      where: `"auto"`, `"outside"` (right of the axes) or `"below"` (under
         the axes, in columns).
       max_inside: at most this many entries go inside the axes.
       avoid: other axes over the same area (e.g. a twin) whose contents the legend
         must not cover either.
-      fallback: where ``"auto"`` puts a legend that fits nowhere inside.
-      kwargs: passed to ``Axes.legend`` (with ``loc``, the legend goes there).
+      fallback: where `"auto"` puts a legend that fits nowhere inside.
+      kwargs: passed to `Axes.legend` (with `loc`, the legend goes there).
 
     Returns:
       the legend, or None when there is nothing to label (no legend is drawn).
@@ -497,22 +497,22 @@ def figure_legend(
 ):
     """One legend for several axes, outside all of them, and the figure's layout.
 
-    Lists the labelled artists of ``axes`` (or the entries of the legends they
+    Lists the labelled artists of `axes` (or the entries of the legends they
     already have), one entry per label, removes the axes' own legends, and puts the
     legend under the axes (in as many columns as fit the figure's width) or right
-    of them: the figure is laid out (``tight_layout``), then grows by the legend's
-    strip, the axes keeping their size. Call it last: a later ``tight_layout``
+    of them: the figure is laid out (`tight_layout`), then grows by the legend's
+    strip, the axes keeping their size. Call it last: a later `tight_layout`
     would give the legend's strip to the axes.
 
     Args:
       fig: a matplotlib figure.
       axes: the axes whose entries the legend lists (default: all of the
         figure's).
-      handles: artists to list instead of the axes' entries (``labels`` default
+      handles: artists to list instead of the axes' entries (`labels` default
         to theirs).
       labels: their labels.
-      where: ``"below"`` or ``"right"``.
-      kwargs: passed to ``Figure.legend``.
+      where: `"below"` or `"right"`.
+      kwargs: passed to `Figure.legend`.
 
     Returns:
       the legend, or None when there is nothing to label (the figure is still
@@ -563,7 +563,7 @@ def figure_legend(
 
 
 def _layout(fig, leg, where: str) -> None:
-    """``tight_layout``, then the figure grows by the legend's strip (below or
+    """`tight_layout`, then the figure grows by the legend's strip (below or
     right) with the axes keeping their size in inches (so axes of fixed aspect
     keep their layout too)."""
     fig.tight_layout()
@@ -589,13 +589,14 @@ def _layout(fig, leg, where: str) -> None:
 
 
 class Limits(NamedTuple):
-    """Axis limits from :func:`robust_limits`.
+    """Axis limits from `robust_limits`.
 
     Attributes:
-      lo, hi: the limits.
-      scale: ``"linear"`` or ``"symlog"``.
-      linthresh: the linear range of ``"symlog"`` (else None).
-      outside: a bool mask of the values (finite ones) beyond ``[lo, hi]``.
+      lo: the limits.
+      hi: the limits.
+      scale: `"linear"` or `"symlog"`.
+      linthresh: the linear range of `"symlog"` (else None).
+      outside: a bool mask of the values (finite ones) beyond `[lo, hi]`.
     """
 
     lo: float
@@ -610,19 +611,19 @@ def outliers(
 ) -> np.ndarray:
     """The points much farther out than all the others.
 
-    Sorted by ``distance`` (e.g. from the median), the ``k`` farthest points are
-    outliers when the ``k``-th is more than ``gap`` times as far as the next, for
-    the ``k <= max(1, max_fraction * n)`` with the largest such ratio. Nothing is an
+    Sorted by `distance` (e.g. from the median), the `k` farthest points are
+    outliers when the `k`-th is more than `gap` times as far as the next, for
+    the `k <= max(1, max_fraction * n)` with the largest such ratio. Nothing is an
     outlier among fewer than 10 points, nor when the others all lie at distance 0.
 
     Args:
-      distance: ``(n,)`` non-negative distances.
+      distance: `(n,)` non-negative distances.
       gap: the ratio that separates outliers from the rest.
       max_fraction: at most this fraction of the points (at least one) are
         outliers.
 
     Returns:
-      ``(n,)`` bool mask.
+      `(n,)` bool mask.
     """
     d = np.asarray(distance, float)
     mask = np.zeros(d.shape, bool)
@@ -661,10 +662,10 @@ def robust_limits(
 ) -> Limits:
     """Axis limits for a spectrum that no single value sets.
 
-    Values much farther from the median than all the rest (:func:`outliers`) are
-    left out of the limits (``clip=True``); draw them at the edge with
-    :func:`mark_outliers`. Then, with ``scale="auto"``, values of both signs whose
-    nonzero magnitudes span more than ``decades`` decades from their 25th
+    Values much farther from the median than all the rest (`outliers`) are
+    left out of the limits (`clip=True`); draw them at the edge with
+    `mark_outliers`. Then, with `scale="auto"`, values of both signs whose
+    nonzero magnitudes span more than `decades` decades from their 25th
     percentile to the largest get a symmetric-log scale (its linear range the power
     of ten below the 10th percentile of the magnitudes, at most four decades below
     the largest), so that the large values do not squeeze the small ones into a
@@ -672,9 +673,9 @@ def robust_limits(
 
     Args:
       values: real values (non-finite ones are ignored).
-      scale: ``"auto"``, ``"linear"`` or ``"symlog"``.
-      gap: see :func:`outliers`.
-      max_fraction: see :func:`outliers`.
+      scale: `"auto"`, `"linear"` or `"symlog"`.
+      gap: see `outliers`.
+      max_fraction: see `outliers`.
       decades: the spread of magnitudes that calls for a symmetric-log scale.
       pad: margin, a fraction of the range (in the scale's coordinates).
       clip: leave outliers out of the limits.
@@ -682,7 +683,7 @@ def robust_limits(
         real parts).
 
     Returns:
-      a :class:`Limits`.
+      a `Limits`.
     """
     if scale not in ("auto", "linear", "symlog"):
         raise ValueError(f"scale: expected 'auto', 'linear' or 'symlog', got {scale!r}")
@@ -740,13 +741,13 @@ def _symlog_ticks(lo: float, hi: float, linthresh: float) -> list[float]:
 
 def apply_limits(ax, limits: Limits, axis: Literal["x", "y"] = "y") -> None:
     """Sets an axis' scale, limits and (for symlog) ticks from
-    :func:`robust_limits`: 0 and every few powers of ten, labels that do not
+    `robust_limits`: 0 and every few powers of ten, labels that do not
     collide.
 
     Args:
       ax: matplotlib axes.
-      limits: a :class:`Limits`.
-      axis: ``"x"`` or ``"y"``.
+      limits: a `Limits`.
+      axis: `"x"` or `"y"`.
     """
     from matplotlib.ticker import FixedLocator, NullLocator
 
@@ -787,9 +788,11 @@ def mark_outliers(
 
     Args:
       ax: matplotlib axes.
-      x, y: the points' coordinates (all of them; those inside are skipped).
-      xlim, ylim: the limits (default: the axes' current ones).
-      values: the value of each point the legend shows (default ``x + iy``).
+      x: the points' x coordinates (all of them; those inside are skipped).
+      y: the points' y coordinates.
+      xlim: the x limits (default: the axes' current ones).
+      ylim: the y limits (default: the axes' current ones).
+      values: the value of each point the legend shows (default `x + iy`).
       color: marker colour.
       label: legend label, followed by the values (None: no legend entry).
 
@@ -837,13 +840,13 @@ def mark_outliers(
 def log_scale_if_wide(
     ax, values, axis: Literal["x", "y"] = "y", *, decades: float = 1.0
 ) -> bool:
-    """Sets a log scale when positive values span more than ``decades`` decades.
+    """Sets a log scale when positive values span more than `decades` decades.
 
     Args:
       ax: matplotlib axes.
       values: the values drawn on that axis.
-      axis: ``"x"`` or ``"y"``.
-      decades: the spread (``log10(max / min)``) that calls for a log scale.
+      axis: `"x"` or `"y"`.
+      decades: the spread (`log10(max / min)`) that calls for a log scale.
 
     Returns:
       whether the scale is now logarithmic.

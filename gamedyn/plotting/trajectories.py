@@ -23,8 +23,8 @@ def plot_vector_field(field: FieldGrid, ax=None, *, color: str = "0.6"):
     """Streamlines of a descent direction evaluated on a grid.
 
     Args:
-      field: a :class:`gamedyn.analysis.FieldGrid`, e.g.
-        ``gamedyn.analysis.vector_field_grid(game, key=jax.random.key(0))``.
+      field: a `gamedyn.analysis.FieldGrid`, e.g.
+        `gamedyn.analysis.vector_field_grid(game, key=jax.random.key(0))`.
       ax: matplotlib axes (default: the current ones).
       color: streamline colour.
 
@@ -66,10 +66,10 @@ def plot_trajectory(
     the start is a filled dot, the last finite point an open square.
 
     Args:
-      trajectory: from :func:`gamedyn.simulate`, params two scalars per record.
+      trajectory: from `gamedyn.simulate`, params two scalars per record.
       ax: matplotlib axes (default: the current ones).
       equilibrium: drawn as a black star (None to omit).
-      color: line colour (default: the label's, :func:`gamedyn.plotting.encoding`,
+      color: line colour (default: the label's, `gamedyn.plotting.encoding`,
         or the first colour of the palette).
       label: legend label; its encoding also gives the line style.
       labels: axis labels.
@@ -107,16 +107,16 @@ def plot_distances(
 ):
     """Distance to the equilibrium over training, one line per run.
 
-    Each run has its label's encoding (:func:`gamedyn.plotting.encodings`: rules and
+    Each run has its label's encoding (`gamedyn.plotting.encodings`: rules and
     variants keep theirs in every figure, and no two runs look alike), with markers
     staggered between runs so that lines lying on top of each other stay visible.
     Non-finite distances (diverged runs) leave a gap. The legend goes outside the
     axes when it would cover data.
 
     Args:
-      distances: run label -> ``(T,)`` distances.
+      distances: run label -> `(T,)` distances.
       ax: matplotlib axes (default: the current ones).
-      steps: the step of each record (default ``0..T-1``).
+      steps: the step of each record (default `0..T-1`).
       log: logarithmic y axis (default: when the distances span more than a
         decade).
       legend: draw the legend.

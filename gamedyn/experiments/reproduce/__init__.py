@@ -1,19 +1,19 @@
 """The reproduction gallery: the field's classic results, each one call away.
 
-Each entry is a module ``gamedyn.experiments.reproduce.<name>`` that defines
+Each entry is a module `gamedyn.experiments.reproduce.<name>` that defines
 
-- ``ENTRY``: an :class:`Entry` (title, citation, the paper's code, what it checks);
-- ``run(quick: bool = False) -> Reproduction``: recomputes the paper's central
+- `ENTRY`: an `Entry` (title, citation, the paper's code, what it checks);
+- `run(quick: bool = False) -> Reproduction`: recomputes the paper's central
   result, compares it with the paper's published numbers or verdicts in
-  :class:`Claim` values, and returns the arrays its figures draw in ``data``.
+  `Claim` values, and returns the arrays its figures draw in `data`.
 
-``quick=True`` is the small setting the test suite runs (its claims hold there too,
+`quick=True` is the small setting the test suite runs (its claims hold there too,
 at the tolerances each entry states); the default is the full setting the documentation
-figures come from. Figures are drawn by :mod:`gamedyn.plotting.gallery` and the
-command line is ``gamedyn reproduce NAME --out DIR``.
+figures come from. Figures are drawn by `gamedyn.plotting.gallery` and the
+command line is `gamedyn reproduce NAME --out DIR`.
 
-A claim compares the paper's value with ours: ``paper`` is what the paper states
-(a number, a list of numbers or a verdict such as ``"converges"``), never a value
+A claim compares the paper's value with ours: `paper` is what the paper states
+(a number, a list of numbers or a verdict such as `"converges"`), never a value
 computed by gamedyn, so a claim can fail.
 """
 
@@ -36,7 +36,7 @@ class Claim(NamedTuple):
       paper: the paper's value or verdict.
       ours: our value or verdict.
       tolerance: how close counts as agreeing (a number, or a text such as
-        ``"exact"``, ``"verdict"`` or ``"rtol 1e-6"``).
+        `"exact"`, `"verdict"` or `"rtol 1e-6"`).
       holds: whether ours agrees with the paper within the tolerance.
     """
 
@@ -55,10 +55,10 @@ class Reproduction(NamedTuple):
     """What one gallery entry recomputed.
 
     Attributes:
-      name: the entry's name (``"mescheder2018"``).
+      name: the entry's name (`"mescheder2018"`).
       claims: the checked claims, in the order of the paper.
       data: the arrays and values the entry's figures draw (plain NumPy and Python
-        values, keyed by name; see each entry's ``run``).
+        values, keyed by name; see each entry's `run`).
       quick: whether the small setting was run.
     """
 
@@ -80,7 +80,7 @@ class Entry(NamedTuple):
       name: the command-line name (the paper's first author and year).
       title: a one-line description of what is reproduced.
       paper: the citation (authors, year, title, venue).
-      reference: where the paper's own code or text lives (a URL), or ``""``.
+      reference: where the paper's own code or text lives (a URL), or `""`.
       figures: which of the paper's figures, tables or equations are redrawn.
     """
 
@@ -112,7 +112,7 @@ def close(
     rtol: float = 0.0,
     atol: float = 0.0,
 ) -> Claim:
-    """A numeric claim: ``|ours - paper| <= atol + rtol |paper|`` elementwise.
+    """A numeric claim: `|ours - paper| <= atol + rtol |paper|` elementwise.
 
     Args:
       claim: the statement, naming the paper's section, figure or equation.
@@ -122,7 +122,7 @@ def close(
       atol: absolute tolerance.
 
     Returns:
-      The :class:`Claim`; non-finite values of ours never hold.
+      The `Claim`; non-finite values of ours never hold.
     """
     p = np.asarray(paper, dtype=float)
     o = np.asarray(ours, dtype=float)
@@ -143,26 +143,26 @@ def verdict(claim: str, paper: Any, ours: Any) -> Claim:
 
     Args:
       claim: the statement, naming the paper's section, figure or equation.
-      paper: the paper's verdict (e.g. ``"converges"``, ``True``).
+      paper: the paper's verdict (e.g. `"converges"`, `True`).
       ours: our verdict, the same kind of value.
 
     Returns:
-      The :class:`Claim` with tolerance ``"verdict"``.
+      The `Claim` with tolerance `"verdict"`.
     """
     return Claim(claim, paper, ours, "verdict", bool(_plain(paper) == _plain(ours)))
 
 
 def bound(claim: str, paper: Any, ours: Any, *, upper: bool = True) -> Claim:
-    """An inequality claim: ``ours <= paper`` (or ``ours >= paper`` with upper=False).
+    """An inequality claim: `ours <= paper` (or `ours >= paper` with upper=False).
 
     Args:
       claim: the statement, naming the paper's section, figure or equation.
       paper: the bound the paper states.
       ours: our value(s).
-      upper: whether ``paper`` is an upper bound.
+      upper: whether `paper` is an upper bound.
 
     Returns:
-      The :class:`Claim` with tolerance ``"<= bound"`` or ``">= bound"``.
+      The `Claim` with tolerance `"<= bound"` or `">= bound"`.
     """
     o = np.asarray(ours, dtype=float)
     ok = o <= paper if upper else o >= paper
@@ -184,16 +184,16 @@ def names() -> tuple[str, ...]:
 
 
 def entry(name: str) -> Entry:
-    """The :class:`Entry` describing gallery entry ``name``.
+    """The `Entry` describing gallery entry `name`.
 
     Raises:
-      ValueError: ``name`` is not an entry (the message lists them).
+      ValueError: `name` is not an entry (the message lists them).
     """
     return _module(name).ENTRY
 
 
 def entries() -> tuple[Entry, ...]:
-    """Every gallery entry's :class:`Entry`, sorted by name."""
+    """Every gallery entry's `Entry`, sorted by name."""
     return tuple(entry(n) for n in names())
 
 
@@ -208,15 +208,15 @@ def _module(name: str):
 
 
 def run(name: str, quick: bool = False) -> Reproduction:
-    """Recomputes gallery entry ``name``.
+    """Recomputes gallery entry `name`.
 
     Args:
-      name: an entry of :func:`names`.
+      name: an entry of `names`.
       quick: the small setting (seconds; what the test suite runs) instead of the
         full one (the documentation's figures).
 
     Returns:
-      The entry's :class:`Reproduction`.
+      The entry's `Reproduction`.
     """
     rep = _module(name).run(quick=quick)
     if rep.name != name:
