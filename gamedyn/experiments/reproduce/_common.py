@@ -1,4 +1,4 @@
-"""Helpers shared by the gallery entries (not an entry: the name starts with ``_``)."""
+"""Helpers shared by the gallery entries (not an entry: the name starts with `_`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ over the last fifth of the run, diverged beyond twice it."""
 
 
 def zeros_like(params) -> Any:
-    """The equilibrium ``0`` with the structure and dtype of ``params``."""
+    """The equilibrium `0` with the structure and dtype of `params`."""
     return jax.tree.map(jnp.zeros_like, params)
 
 
@@ -36,7 +36,7 @@ def run_distance(dynamics, params, steps: int, *, every: int = 1) -> Trajectory:
 
 
 def outcome(distance, **judge) -> str:
-    """``gamedyn.outcomes.classify_runs`` of one run, by name."""
+    """`gamedyn.outcomes.classify_runs` of one run, by name."""
     kwargs = {**JUDGE, **judge}
     return outcomes.OUTCOMES[
         int(outcomes.classify_runs(jnp.asarray(distance), **kwargs))
@@ -45,7 +45,7 @@ def outcome(distance, **judge) -> str:
 
 def last_iterate(name: str) -> str:
     """The verdict on the last iterate the papers state: an outcome name of
-    `gamedyn.outcomes` mapped to ``"converges"`` or ``"does not converge"``."""
+    `gamedyn.outcomes` mapped to `"converges"` or `"does not converge"`."""
     return "converges" if name == "converged" else "does not converge"
 
 
@@ -55,12 +55,12 @@ def rate(distance, tail: float = 0.5) -> float:
 
 
 def numpy(tree) -> Any:
-    """Every leaf as a NumPy array (for ``Reproduction.data``)."""
+    """Every leaf as a NumPy array (for `Reproduction.data`)."""
     return jax.tree.map(np.asarray, tree)
 
 
 def path(traj: Trajectory) -> np.ndarray:
-    """``(T, n)`` the concatenated players' params of each record."""
+    """`(T, n)` the concatenated players' params of each record."""
     return np.concatenate(
         [np.asarray(p).reshape(np.shape(p)[0], -1) for p in traj.params], axis=1
     )

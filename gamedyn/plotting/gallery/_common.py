@@ -1,4 +1,4 @@
-"""Panels shared by the gallery's figures (drawn from ``Reproduction.data`` only)."""
+"""Panels shared by the gallery's figures (drawn from `Reproduction.data` only)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from gamedyn.plotting import style
 
 
 def figure(ncols: int, nrows: int = 1, *, width: float = 4.2, height: float = 3.6):
-    """A figure of ``nrows x ncols`` panels (not attached to pyplot)."""
+    """A figure of `nrows x ncols` panels (not attached to pyplot)."""
     fig = Figure(figsize=(width * ncols, height * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
 
 
 def panel_title(ax, letter: str, text: str) -> None:
-    """``(a) text`` as the panel's title, left-aligned as in the papers."""
+    """`(a) text` as the panel's title, left-aligned as in the papers."""
     ax.set_title(f"({letter}) {text}", loc="left", fontsize="medium")
 
 
@@ -31,7 +31,7 @@ def paths(
     equilibrium=(0.0, 0.0),
     limit: float | None = None,
 ) -> None:
-    """Two-dimensional paths (``(T, 2)`` each), start dot, end square, one
+    """Two-dimensional paths (`(T, 2)` each), start dot, end square, one
     encoding per label; the equilibrium as a black star."""
     enc = style.encodings(runs)
     for name, xy in runs.items():
@@ -66,7 +66,7 @@ def distances(
     ylabel: str = r"$\|w_t - w^*\|$",
 ) -> None:
     """Distances to the equilibrium against the step, log scale, with the closed
-    form ``C rho^t`` of each run (through its last finite record) as a thin black
+    form `C rho^t` of each run (through its last finite record) as a thin black
     dotted line."""
     enc = style.encodings(runs)
     count = len(runs)
@@ -116,7 +116,7 @@ def rates(
     x_ours: np.ndarray | None = None,
 ) -> None:
     """Rates against a parameter: the closed forms as lines, ours as markers, and
-    the stability boundary ``rho = 1``."""
+    the stability boundary `rho = 1`."""
     enc = style.encodings(closed)
     for name, values in closed.items():
         e = enc[name]
@@ -155,8 +155,8 @@ def field_paths(
     ylabel: str,
     styles: Mapping[str, dict] | None = None,
 ) -> None:
-    """Trajectories (``(T, 2)`` each) over the streamlines of the descent field
-    ``(x, y, u, v)`` (a `gamedyn.analysis.FieldGrid` as a tuple), clipped to the
+    """Trajectories (`(T, 2)` each) over the streamlines of the descent field
+    `(x, y, u, v)` (a `gamedyn.analysis.FieldGrid` as a tuple), clipped to the
     field's box, start dot and end marker, the equilibrium a black star."""
     from gamedyn.analysis import FieldGrid
     from gamedyn.plotting import plot_vector_field
