@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
+import optax
 from jax.scipy.sparse.linalg import gmres
 
 from gamedyn._game import Game, player_loss
@@ -87,11 +89,26 @@ def cgd(
 
         rhs_x = _sub(fx, dxy_f(gy0), eta)
         rhs_y = _sub(gy0, dyx_g(fx), eta)
-        cx = gmres(op_x, rhs_x, x0=rhs_x, tol=tol, maxiter=maxiter)[0]
-        cy = gmres(op_y, rhs_y, x0=rhs_y, tol=tol, maxiter=maxiter)[0]
+        cx = _solve(op_x, rhs_x, tol, maxiter)
+        cy = _solve(op_y, rhs_y, tol, maxiter)
         updates, opt_states = player_updates(
             optimizer, (cx, cy), state.opt_states, params
         )
         return apply(params, updates), PlayersState(opt_states)
 
     return Dynamics(players_init(optimizer), step)
+
+
+def _solve(op, rhs, tol: float, maxiter: int | None):
+    """`op^-1 rhs` by GMRES on the unit-norm right-hand side, scaled back.
+
+    The operators are linear, so the scaling is exact; without it GMRES treats a
+    right-hand side below its breakdown threshold (norms near 1e-16 in float64) as
+    zero and returns its initial guess, and CGD would silently take the linearised
+    step near the equilibrium instead of converging.
+    """
+    norm = optax.global_norm(rhs)
+    scale = jnp.where(norm > 0, norm, jnp.ones_like(norm))
+    unit = jax.tree.map(lambda a: a / scale, rhs)
+    solution = gmres(op, unit, x0=unit, tol=tol, maxiter=maxiter)[0]
+    return jax.tree.map(lambda a: a * scale, solution)

@@ -452,3 +452,23 @@ def test_stochastic_alternating_uses_fresh_keys():
     c = gd.simulate(d, p0, 20, key=jax.random.key(0)).final
     assert float(a[0]) != float(b[0])
     assert float(a[0]) == float(c[0])
+
+
+def test_cgd_converges_below_the_gmres_breakdown_scale(x64):
+    # Near the equilibrium the step's right-hand side falls below GMRES's breakdown
+    # threshold; CGD must keep contracting at 1/sqrt(1 + eta^2) per step on x*y
+    # (Schaefer & Anandkumar 2019) instead of stalling around 1e-17.
+    eta = 0.5
+    game = gd.games.bilinear(jnp.ones((1, 1)))
+    dyn = gd.dynamics.cgd(game, optax.sgd(eta), eta, tol=1e-12)
+    traj = gd.simulate(
+        dyn,
+        (jnp.ones(1), jnp.ones(1)),
+        400,
+        metrics=("distance",),
+        equilibrium=(jnp.zeros(1), jnp.zeros(1)),
+    )
+    d = np.asarray(traj.metrics["distance"])
+    rate = 1 / np.sqrt(1 + eta**2)
+    np.testing.assert_allclose(d[-1], np.sqrt(2) * rate**400, rtol=1e-6)
+    assert d[-1] < 1e-18
