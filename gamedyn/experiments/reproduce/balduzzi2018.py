@@ -2,33 +2,33 @@
 
 Reproduces the mechanics of Balduzzi, Racaniere, Martens, Foerster, Tuyls, Graepel
 2018, *The Mechanics of n-Player Differentiable Games* (ICML; code
-github.com/deepmind/symplectic-gradient-adjustment). The game Jacobian ``J`` splits
-into a symmetric (potential) part ``S`` and an antisymmetric (Hamiltonian) part
-``A``; symplectic gradient adjustment (SGA, Algorithm 1) steps on
-``xi + lambda A^T xi``, with the sign of ``lambda`` chosen by alignment,
-``sign(<xi, grad H> <A^T xi, grad H> / d + epsilon)``, ``grad H = J^T xi``,
-``epsilon = 0.1``.
+github.com/deepmind/symplectic-gradient-adjustment). The game Jacobian `J` splits
+into a symmetric (potential) part `S` and an antisymmetric (Hamiltonian) part
+`A`; symplectic gradient adjustment (SGA, Algorithm 1) steps on
+`xi + lambda A^T xi`, with the sign of `lambda` chosen by alignment,
+`sign(<xi, grad H> <A^T xi, grad H> / d + epsilon)`, `grad H = J^T xi`,
+`epsilon = 0.1`.
 
-The games (two scalar players ``x``, ``y``; each minimises its own loss):
+The games (two scalar players `x`, `y`; each minimises its own loss):
 
-* the Hamiltonian game ``l1 = x y = -l2`` (``S = 0``): gradient descent does not
+* the Hamiltonian game `l1 = x y = -l2` (`S = 0`): gradient descent does not
   converge (simultaneous steps spiral out), SGA converges;
-* a potential game ``l1 = l2 = phi`` with ``phi = x^2 / 2 + x y + y^2 + x^4 / 4``
-  (``A = 0``): SGA is gradient descent;
-* ``l1 = s x^2 / 2 + a x y``, ``l2 = s y^2 / 2 - a x y`` with strong rotation
-  ``a = 10``: ``J = s I + a [[0, 1], [-1, 0]]``. With ``s = 1`` the fixed point is
-  stable but gradient descent with step ``0.032`` diverges (``|1 - h (s +- i a)| > 1``);
-  SGA's field has the Jacobian ``(I - lambda A) J`` with eigenvalues
-  ``(s + lambda a^2) +- i a (1 - lambda s)`` and converges. With ``s = -1`` the fixed
-  point is unstable (``S < 0``): alignment picks ``lambda < 0`` and SGA is repelled,
-  while SGA with ``lambda > 0`` imposed converges to the unstable point (the reason
+* a potential game `l1 = l2 = phi` with `phi = x^2 / 2 + x y + y^2 + x^4 / 4`
+  (`A = 0`): SGA is gradient descent;
+* `l1 = s x^2 / 2 + a x y`, `l2 = s y^2 / 2 - a x y` with strong rotation
+  `a = 10`: `J = s I + a [[0, 1], [-1, 0]]`. With `s = 1` the fixed point is
+  stable but gradient descent with step `0.032` diverges (`|1 - h (s +- i a)| > 1`);
+  SGA's field has the Jacobian `(I - lambda A) J` with eigenvalues
+  `(s + lambda a^2) +- i a (1 - lambda s)` and converges. With `s = -1` the fixed
+  point is unstable (`S < 0`): alignment picks `lambda < 0` and SGA is repelled,
+  while SGA with `lambda > 0` imposed converges to the unstable point (the reason
   for the alignment criterion, Section 4).
 
-Ours: `gamedyn.dynamics.get("sga")` (and ``get("simultaneous")``) with ``optax.sgd``,
-float64; spectral radii by `gamedyn.analysis.spectral_radius`, ``S`` and ``A`` from
+Ours: `gamedyn.dynamics.get("sga")` (and `get("simultaneous")`) with `optax.sgd`,
+float64; spectral radii by `gamedyn.analysis.spectral_radius`, `S` and `A` from
 `gamedyn.analysis.jacobian`, the sign from `gamedyn.vector_field` and the Jacobian at
 the start, verdicts by `gamedyn.outcomes.classify_runs`. The rotating games use
-``lambda = 0.1``, the others ``lambda = 1``. ``quick`` runs 150 instead of 400 steps
+`lambda = 0.1`, the others `lambda = 1`. `quick` runs 150 instead of 400 steps
 per run and draws coarser vector fields.
 """
 
@@ -63,11 +63,11 @@ EPSILON = 0.1
 """The alignment threshold of Algorithm 1."""
 
 START = (1.0, 1.0)
-"""The start ``(x, y)`` of every run."""
+"""The start `(x, y)` of every run."""
 
 
 def rotating_game(s: float, a: float = 10.0) -> Game:
-    """``l1 = s x^2 / 2 + a x y``, ``l2 = s y^2 / 2 - a x y``."""
+    """`l1 = s x^2 / 2 + a x y`, `l2 = s y^2 / 2 - a x y`."""
 
     def losses(params, key=None):
         x, y = params
@@ -77,7 +77,7 @@ def rotating_game(s: float, a: float = 10.0) -> Game:
 
 
 def potential_game() -> Game:
-    """``l1 = l2 = phi``, ``phi = x^2 / 2 + x y + y^2 + x^4 / 4``."""
+    """`l1 = l2 = phi`, `phi = x^2 / 2 + x y + y^2 + x^4 / 4`."""
 
     def losses(params, key=None):
         x, y = params
@@ -88,19 +88,19 @@ def potential_game() -> Game:
 
 
 def gd_rate(step: float, s: float, a: float) -> float:
-    """Simultaneous GD on the rotating game: ``|1 - h (s +- i a)|``."""
+    """Simultaneous GD on the rotating game: `|1 - h (s +- i a)|`."""
     return float(abs(1.0 - step * (s + 1j * a)))
 
 
 def sga_rate(step: float, lam: float, s: float, a: float) -> float:
-    """SGA on the rotating game: ``|1 - h ((s + lam a^2) +- i a (1 - lam s))|``
-    (the Hamiltonian game is ``s = 0``, ``a = 1``)."""
+    """SGA on the rotating game: `|1 - h ((s + lam a^2) +- i a (1 - lam s))|`
+    (the Hamiltonian game is `s = 0`, `a = 1`)."""
     return float(abs(1.0 - step * ((s + lam * a**2) + 1j * a * (1.0 - lam * s))))
 
 
 def alignment_sign(game: Game, params) -> int:
-    """The sign Algorithm 1 gives ``lambda`` at ``params``:
-    ``sign(<xi, J^T xi> <A^T xi, J^T xi> / d + epsilon)``, from gamedyn's field and
+    """The sign Algorithm 1 gives `lambda` at `params`:
+    `sign(<xi, J^T xi> <A^T xi, J^T xi> / d + epsilon)`, from gamedyn's field and
     Jacobian."""
     xi = np.array([float(v) for v in vector_field(game)(params)])
     j = np.asarray(analysis.jacobian(game, params))
@@ -110,7 +110,7 @@ def alignment_sign(game: Game, params) -> int:
 
 
 def _parts(game: Game, params) -> tuple[float, float]:
-    """``(max |S|, max |A|)`` of the Jacobian at ``params``."""
+    """`(max |S|, max |A|)` of the Jacobian at `params`."""
     j = np.asarray(analysis.jacobian(game, params))
     return float(np.max(np.abs(j + j.T) / 2)), float(np.max(np.abs(j - j.T) / 2))
 
@@ -123,9 +123,9 @@ def run(quick: bool = False) -> Reproduction:
         steps and 25 x 25.
 
     Returns:
-      The `Reproduction`. ``data``: ``panels``, a dict from a panel name to
-      ``{"title", "paths" (label -> (T, 2)), "field" (x, y, u, v), "step"}``, and
-      ``signs``, ``rates``.
+      The `Reproduction`. `data`: `panels`, a dict from a panel name to
+      `{"title", "paths" (label -> (T, 2)), "field" (x, y, u, v), "step"}`, and
+      `signs`, `rates`.
     """
     steps = 150 if quick else 400
     num = 15 if quick else 25

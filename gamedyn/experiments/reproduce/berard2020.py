@@ -3,19 +3,19 @@
 Reproduces the mixture-of-Gaussians study of Berard, Gidel, Almahairi, Vincent,
 Lacoste-Julien 2020, *A Closer Look at the Optimization Landscapes of Generative
 Adversarial Networks* (ICLR; code github.com/facebookresearch/GAN-optimization-
-landscape, ``train_mixture_gan.py`` and ``plot_path_tools.py``): a non-saturating
-GAN (NSGAN) trained on the 1-D mixture ``1/2 N(-2, 1) + 1/2 N(2, 1)`` with a fixed
-batch of data and latents (their ``--deterministic`` mode), MLPs with one ReLU
+landscape, `train_mixture_gan.py` and `plot_path_tools.py`): a non-saturating
+GAN (NSGAN) trained on the 1-D mixture `1/2 N(-2, 1) + 1/2 N(2, 1)` with a fixed
+batch of data and latents (their `--deterministic` mode), MLPs with one ReLU
 hidden layer for both players, extragradient; then, at the end of training,
 
-* the path-angle (their Section 4): ``cos(xi(w_alpha), w_0 - w_1)`` on the segment
-  ``w_alpha = (1 - alpha) w_0 + alpha w_1`` from the start ``w_0`` to the end
-  ``w_1``, ``alpha`` from -0.1 to 1.1, with ``||xi(w_alpha)||``. Near a minimum of a
-  single loss the cosine jumps from +1 to -1 at ``alpha = 1``; around a stable
+* the path-angle (their Section 4): `cos(xi(w_alpha), w_0 - w_1)` on the segment
+  `w_alpha = (1 - alpha) w_0 + alpha w_1` from the start `w_0` to the end
+  `w_1`, `alpha` from -0.1 to 1.1, with `||xi(w_alpha)||`. Near a minimum of a
+  single loss the cosine jumps from +1 to -1 at `alpha = 1`; around a stable
   point with rotation it stays away from +-1 (a "bump") while the norm dips;
-* the top-k eigenvalues (largest magnitude) of the game Jacobian ``J = d xi / dw``
+* the top-k eigenvalues (largest magnitude) of the game Jacobian `J = d xi / dw`
   at the start and at the end: rotation shows as eigenvalues with large imaginary
-  parts; a locally stable stationary point (LSSP) has ``Re lambda >= 0`` for all;
+  parts; a locally stable stationary point (LSSP) has `Re lambda >= 0` for all;
 * the top-k eigenvalues of each player's Hessian of its own loss: the end is a
   saddle point of the generator's loss (negative eigenvalues), not a minimum.
 
@@ -26,20 +26,20 @@ the generator loss, not a minimum". Their thresholds are qualitative; ours are
 stated in each claim.
 
 Ours: `gamedyn.games.module_gan` with `gamedyn.games.modules.MLP` players,
-`gamedyn.dynamics.extragradient` with Adam (``b1 = 0.5``, rate ``1e-3``;
+`gamedyn.dynamics.extragradient` with Adam (`b1 = 0.5`, rate `1e-3`;
 extra-Adam, Gidel et al. 2019, which the paper uses on its image GANs): in our
 budget (thousands of steps, not their 100k) the code's plain SGD rates
-(``1e-2`` / ``1e-1``) do not reach a stationary point. At this constant rate the
+(`1e-2` / `1e-1`) do not reach a stationary point. At this constant rate the
 gradient's norm falls about a hundredfold and then jitters (1.1% of the start after
 6000 steps, 1.3% after 10000), hence the 5% threshold of the stationarity claim. Then
-`gamedyn.analysis.path_angle` (``direction="backward"``, their sign),
-`gamedyn.analysis.top_eigenvalues` (ARPACK on Jacobian-vector products, ``"LM"``),
+`gamedyn.analysis.path_angle` (`direction="backward"`, their sign),
+`gamedyn.analysis.top_eigenvalues` (ARPACK on Jacobian-vector products, `"LM"`),
 `gamedyn.analysis.eigenvalues` (the whole spectrum, for the stability check) and
 `gamedyn.analysis.hessian_blocks`, all in float64. The paper's MNIST study is not
-reproduced here (``gamedyn mnist`` computes the same quantities for MNIST GANs).
+reproduced here (`gamedyn mnist` computes the same quantities for MNIST GANs).
 
 Settings: full 1000 samples, 64 hidden units, latent dimension 16, 6000 steps;
-``quick`` 256 samples, 16 hidden units, latent dimension 4, 1500 steps.
+`quick` 256 samples, 16 hidden units, latent dimension 4, 1500 steps.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ ENTRY = Entry(
 )
 
 MEANS = (-2.0, 2.0)
-"""The mixture's modes (``train_mixture_gan.py``: ``mus = [2, -2]``, std 1)."""
+"""The mixture's modes (`train_mixture_gan.py`: `mus = [2, -2]`, std 1)."""
 
 LR = 1e-3
 """Adam's rate for both players."""
@@ -85,23 +85,23 @@ SETTINGS = {
 """The full and the quick setting."""
 
 STATIONARY = 5e-2
-"""A stationary point: ``||xi(end)|| <= STATIONARY ||xi(start)||``."""
+"""A stationary point: `||xi(end)|| <= STATIONARY ||xi(start)||`."""
 
 STABLE = 1e-3
-"""Stable: ``min Re lambda >= -STABLE max |lambda|`` (round-off and the last bit
+"""Stable: `min Re lambda >= -STABLE max |lambda|` (round-off and the last bit
 of training)."""
 
 ROTATION = 1.0
 """Significant rotation: an eigenvalue of the top-k with
-``|Im lambda| >= ROTATION |Re lambda|`` (at least 45 degrees off the real axis)."""
+`|Im lambda| >= ROTATION |Re lambda|` (at least 45 degrees off the real axis)."""
 
 BUMP = 0.5
-"""The rotation signature of the path-angle: ``|cos| <= BUMP`` for ``alpha`` in
-``[0.9, 1.1]`` (a minimisation has ``|cos| -> 1`` on both sides of 1)."""
+"""The rotation signature of the path-angle: `|cos| <= BUMP` for `alpha` in
+`[0.9, 1.1]` (a minimisation has `|cos| -> 1` on both sides of 1)."""
 
 SADDLE = 1e-4
 """A saddle of the generator's loss: its Hessian has an eigenvalue below
-``-SADDLE`` times its largest magnitude."""
+`-SADDLE` times its largest magnitude."""
 
 
 def mixture_game(samples: int, hidden: int, latent: int, seed: int = 1234):
@@ -140,11 +140,11 @@ def run(quick: bool = False) -> Reproduction:
       quick: a smaller batch, network and run (see the module docstring).
 
     Returns:
-      The `Reproduction`. ``data``: ``alpha``, ``cosine``, ``player_cosines``,
-      ``grad_norm`` (the path-angle), ``game_eigs`` / ``gen_eigs`` / ``dis_eigs``
-      (``"start"`` / ``"end"`` -> top-k eigenvalues), ``spectrum_end`` (every
-      eigenvalue of ``J`` at the end), ``samples`` (``"data"``, ``"start"``,
-      ``"end"``: 1-D samples), ``grad_norms`` (``(T, 2)`` per player over
+      The `Reproduction`. `data`: `alpha`, `cosine`, `player_cosines`,
+      `grad_norm` (the path-angle), `game_eigs` / `gen_eigs` / `dis_eigs`
+      (`"start"` / `"end"` -> top-k eigenvalues), `spectrum_end` (every
+      eigenvalue of `J` at the end), `samples` (`"data"`, `"start"`,
+      `"end"`: 1-D samples), `grad_norms` (`(T, 2)` per player over
       training) and the settings.
     """
     s = SETTINGS[bool(quick)]

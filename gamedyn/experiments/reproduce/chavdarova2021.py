@@ -2,35 +2,35 @@
 
 Reproduces the full-batch bilinear experiment of Chavdarova, Pagliardini, Stich,
 Fleuret, Jaggi 2021, *Taming GANs with Lookahead-Minmax* (ICLR; code
-github.com/Chavdarova/LAGAN-Lookahead_Minimax, ``bilinear_game/batch_methods.ipynb``):
-on ``min_x max_y x^T A y`` with ``A = I`` (``d = 100``), step ``eta = 0.3`` and
-``k = 6`` fast steps per lookahead, gradient descent-ascent (GDA) diverges while
-lookahead-minmax around it (LA-GDA, ``alpha = 0.5`` and ``0.4``) converges, and
+github.com/Chavdarova/LAGAN-Lookahead_Minimax, `bilinear_game/batch_methods.ipynb`):
+on `min_x max_y x^T A y` with `A = I` (`d = 100`), step `eta = 0.3` and
+`k = 6` fast steps per lookahead, gradient descent-ascent (GDA) diverges while
+lookahead-minmax around it (LA-GDA, `alpha = 0.5` and `0.4`) converges, and
 lookahead around extragradient (LA-EG) converges faster than extragradient (EG).
 
-Lookahead-minmax (their Algorithm 1): ``k`` steps of the base rule from the slow
-weights, then ``w_slow <- w_slow + alpha (w_fast - w_slow)`` for both players at
-once. Near the equilibrium a base step is a linear map ``S``, so one period maps
-``w`` to ``((1 - alpha) I + alpha S^k) w``; along an eigenvector of ``S`` with
-multiplier ``mu`` the rate per step is
+Lookahead-minmax (their Algorithm 1): `k` steps of the base rule from the slow
+weights, then `w_slow <- w_slow + alpha (w_fast - w_slow)` for both players at
+once. Near the equilibrium a base step is a linear map `S`, so one period maps
+`w` to `((1 - alpha) I + alpha S^k) w`; along an eigenvector of `S` with
+multiplier `mu` the rate per step is
 
-    ``rho = |1 - alpha + alpha mu^k|^(1/k)``,
+    `rho = |1 - alpha + alpha mu^k|^(1/k)`,
 
-with ``mu = 1 -+ i eta sigma`` for GDA and ``mu = 1 - z + z^2`` (``z = i eta sigma``)
-for EG, ``sigma`` the singular values of ``A`` (all 1 here). GDA alone has
-``|mu| = sqrt(1 + eta^2) > 1``: it diverges for every step size.
+with `mu = 1 -+ i eta sigma` for GDA and `mu = 1 - z + z^2` (`z = i eta sigma`)
+for EG, `sigma` the singular values of `A` (all 1 here). GDA alone has
+`|mu| = sqrt(1 + eta^2) > 1`: it diverges for every step size.
 
-Ours: `gamedyn.dynamics.lookahead` around ``get("simultaneous")`` and
-``get("extragradient")`` with ``optax.sgd(eta)``, in float64;
-`gamedyn.analysis.spectral_radius` of each rule (over lookahead's period ``k``),
+Ours: `gamedyn.dynamics.lookahead` around `get("simultaneous")` and
+`get("extragradient")` with `optax.sgd(eta)`, in float64;
+`gamedyn.analysis.spectral_radius` of each rule (over lookahead's period `k`),
 `gamedyn.outcomes` for the verdicts and the empirical rates of the runs, and the
-rate against ``k`` for ``alpha = 0.4, 0.5``. The x axis of the distance figure counts
+rate against `k` for `alpha = 0.4, 0.5`. The x axis of the distance figure counts
 vector-field evaluations (GDA 1 per step, EG 2; the notebook counts 3 for EG, one
-pass per player for the extrapolated gradient). Since ``A = I`` every coordinate
-pair ``(x_i, y_i)`` follows the game ``x y``: the trajectory panel draws the first
-pair. ``quick`` runs 300 instead of 800 evaluations on ``d = 10`` (the same rates),
-leaves out the curves of GDA with ``eta = 1e-4`` and of LA-GDA with
-``alpha = 0.4``, the spectral radius of LA-EG and the rate against ``k`` (each
+pass per player for the extrapolated gradient). Since `A = I` every coordinate
+pair `(x_i, y_i)` follows the game `x y`: the trajectory panel draws the first
+pair. `quick` runs 300 instead of 800 evaluations on `d = 10` (the same rates),
+leaves out the curves of GDA with `eta = 1e-4` and of LA-GDA with
+`alpha = 0.4`, the spectral radius of LA-EG and the rate against `k` (each
 lookahead radius compiles for seconds), with the same tolerances.
 """
 
@@ -61,21 +61,21 @@ ENTRY = Entry(
 )
 
 ETA = 0.3
-"""The step size (the notebook's ``gamma``)."""
+"""The step size (the notebook's `gamma`)."""
 
 K = 6
-"""Fast steps per lookahead (the notebook's ``la_k``)."""
+"""Fast steps per lookahead (the notebook's `la_k`)."""
 
 ALPHAS = (0.5, 0.4)
-"""Lookahead's ``alpha`` of the notebook's two LA-GDA curves (``beta`` there)."""
+"""Lookahead's `alpha` of the notebook's two LA-GDA curves (`beta` there)."""
 
 SMALL_ETA = 1e-4
 """The notebook's GDA with a tiny step, which barely moves."""
 
 
 def multiplier(base: str, eta: float, sigma: float = 1.0) -> complex:
-    """The base step's multiplier ``mu`` along a singular value ``sigma`` (the
-    ``+i`` mode; the other is its conjugate)."""
+    """The base step's multiplier `mu` along a singular value `sigma` (the
+    `+i` mode; the other is its conjugate)."""
     z = 1j * eta * sigma
     if base == "GDA":
         return complex(1.0 - z)
@@ -85,8 +85,8 @@ def multiplier(base: str, eta: float, sigma: float = 1.0) -> complex:
 
 
 def lookahead_rate(base: str, eta: float, k: int, alpha: float) -> float:
-    """``|1 - alpha + alpha mu^k|^(1/k)`` (module docstring); ``alpha = 1`` is the
-    base rule's own ``|mu|``."""
+    """`|1 - alpha + alpha mu^k|^(1/k)` (module docstring); `alpha = 1` is the
+    base rule's own `|mu|`."""
     mu = multiplier(base, eta)
     return float(abs(1.0 - alpha + alpha * mu**k) ** (1.0 / k))
 
@@ -127,17 +127,17 @@ def run(quick: bool = False) -> Reproduction:
     """Recomputes the full-batch bilinear experiment.
 
     Args:
-      quick: ``d = 10``, 300 vector-field evaluations, the curves
-        :data:`QUICK_RUNS` with the spectral radii of :data:`QUICK_RADII`, and no
-        rate against ``k``; instead of ``d = 100``, 800 evaluations, every curve
-        and radius, and ``k = 1 .. 12``.
+      quick: `d = 10`, 300 vector-field evaluations, the curves
+        `QUICK_RUNS` with the spectral radii of `QUICK_RADII`, and no
+        rate against `k`; instead of `d = 100`, 800 evaluations, every curve
+        and radius, and `k = 1 .. 12`.
 
     Returns:
-      The `Reproduction`. ``data``: ``labels``, ``evals`` (label -> ``(T,)``
-      vector-field evaluations), ``distance`` (label -> ``(T,)``), ``closed`` /
-      ``radius`` / ``empirical`` (label -> rate), ``xy_paths`` (label -> ``(T, 2)``:
-      the first coordinate pair, which follows the game ``x y`` since ``A = I``),
-      ``k_grid`` with ``k_closed`` and (full setting) ``k_ours`` (alpha -> rates),
+      The `Reproduction`. `data`: `labels`, `evals` (label -> `(T,)`
+      vector-field evaluations), `distance` (label -> `(T,)`), `closed` /
+      `radius` / `empirical` (label -> rate), `xy_paths` (label -> `(T, 2)`:
+      the first coordinate pair, which follows the game `x y` since `A = I`),
+      `k_grid` with `k_closed` and (full setting) `k_ours` (alpha -> rates),
       and the settings.
     """
     d = 10 if quick else 100

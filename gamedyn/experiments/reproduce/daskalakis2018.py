@@ -2,29 +2,29 @@
 
 Reproduces Section 3 of Daskalakis, Ilyas, Syrgkanis, Zeng 2018, *Training GANs with
 Optimism* (ICLR; code github.com/vsyrgkanis/optimistic_GAN_training): on the bilinear
-game ``min_x max_y x^T A y`` the last iterate of gradient descent-ascent (GD) does not
+game `min_x max_y x^T A y` the last iterate of gradient descent-ascent (GD) does not
 converge, while that of optimistic mirror descent (OMD, here OGDA) converges
 (their Theorem 1).
 
-The closed forms come from the two recursions of Section 3 (``h`` the step):
+The closed forms come from the two recursions of Section 3 (`h` the step):
 
-* GD: ``x_t = x_{t-1} - h A y_{t-1}``, ``y_t = y_{t-1} + h A^T x_{t-1}``. Along the
-  singular pair of a singular value ``sigma`` of ``A`` the step multiplies by
-  ``1 -+ i h sigma``: the iterates grow by ``sqrt(1 + h^2 sigma_max^2)`` per step.
-* OMD: ``x_t = x_{t-1} - 2h A y_{t-1} + h A y_{t-2}`` (and ``y`` likewise). Along a
-  singular pair, ``z_t = (1 - 2 i h sigma) z_{t-1} + i h sigma z_{t-2}``: the rate is
-  the largest root modulus of ``mu^2 - (1 - 2 i h sigma) mu - i h sigma = 0`` over the
-  singular values (the conjugate roots for ``-i``).
+* GD: `x_t = x_{t-1} - h A y_{t-1}`, `y_t = y_{t-1} + h A^T x_{t-1}`. Along the
+  singular pair of a singular value `sigma` of `A` the step multiplies by
+  `1 -+ i h sigma`: the iterates grow by `sqrt(1 + h^2 sigma_max^2)` per step.
+* OMD: `x_t = x_{t-1} - 2h A y_{t-1} + h A y_{t-2}` (and `y` likewise). Along a
+  singular pair, `z_t = (1 - 2 i h sigma) z_{t-1} + i h sigma z_{t-2}`: the rate is
+  the largest root modulus of `mu^2 - (1 - 2 i h sigma) mu - i h sigma = 0` over the
+  singular values (the conjugate roots for `-i`).
 
-Ours: `gamedyn.dynamics.get("simultaneous")` and ``get("optimistic")`` with
-``optax.sgd(h)`` in float64 (the optimistic memory starts at zero, as in their code),
+Ours: `gamedyn.dynamics.get("simultaneous")` and `get("optimistic")` with
+`optax.sgd(h)` in float64 (the optimistic memory starts at zero, as in their code),
 `gamedyn.analysis.spectral_radius` of each step map, the empirical rate
 `gamedyn.outcomes.rate` of the runs and the verdict of
 `gamedyn.outcomes.classify_runs`.
 
-Setting: ``A = [[1, 0.5], [0, 0.8]]`` (singular values 1.203, 0.665), ``h = 0.2``,
-start ``x = (1, 0.5)``, ``y = (0.5, 1)``; the rates against the step size come from
-1000-step runs vmapped over 18 step sizes. ``quick`` runs 1000 instead of 3000
+Setting: `A = [[1, 0.5], [0, 0.8]]` (singular values 1.203, 0.665), `h = 0.2`,
+start `x = (1, 0.5)`, `y = (0.5, 1)`; the rates against the step size come from
+1000-step runs vmapped over 18 step sizes. `quick` runs 1000 instead of 3000
 steps.
 """
 
@@ -57,23 +57,23 @@ A = ((1.0, 0.5), (0.0, 0.8))
 """The payoff matrix of the bilinear game."""
 
 STEP = 0.2
-"""The step size ``h`` of both rules."""
+"""The step size `h` of both rules."""
 
 GRID_STEPS = 1000
 """Steps of each run of the rate curve against the step size."""
 
 START = ((1.0, 0.5), (0.5, 1.0))
-"""The start ``(x, y)`` on the matrix game."""
+"""The start `(x, y)` on the matrix game."""
 
 
 def gd_rate(step: float, sigma) -> float:
-    """The growth per step of GD, Section 3: ``max sqrt(1 + h^2 sigma^2)``."""
+    """The growth per step of GD, Section 3: `max sqrt(1 + h^2 sigma^2)`."""
     return float(np.max(np.sqrt(1.0 + step**2 * np.asarray(sigma) ** 2)))
 
 
 def omd_rate(step: float, sigma) -> float:
     """The rate of OMD, Section 3: the largest root modulus of
-    ``mu^2 - (1 - 2 i h sigma) mu - i h sigma`` over the singular values."""
+    `mu^2 - (1 - 2 i h sigma) mu - i h sigma` over the singular values."""
     roots = [np.roots([1.0, -(1.0 - 2j * step * s), -1j * step * s]) for s in sigma]
     return float(np.max(np.abs(roots)))
 
@@ -83,7 +83,7 @@ def _pair(values):
 
 
 def _distances(game, rule: str, start, steps: int, step_sizes) -> np.ndarray:
-    """``(len(step_sizes), steps + 1)`` distances of one rule's runs, vmapped over
+    """`(len(step_sizes), steps + 1)` distances of one rule's runs, vmapped over
     the step size (one compiled program)."""
     eq = common.zeros_like(start)
 
@@ -109,12 +109,12 @@ def run(quick: bool = False) -> Reproduction:
       quick: 1000 steps per run (seconds) instead of 3000.
 
     Returns:
-      The `Reproduction`. ``data``: ``steps``, ``distance`` (rule -> ``(T,)``),
-      ``closed_form`` and ``empirical`` (rule -> rate at ``h``), ``pair`` (rule ->
-      ``(T, 2)``: the run's coordinates along the top singular pair of ``A``),
-      ``step_grid`` (``h sigma_max``), ``rate_closed`` / ``rate_ours`` (rule ->
+      The `Reproduction`. `data`: `steps`, `distance` (rule -> `(T,)`),
+      `closed_form` and `empirical` (rule -> rate at `h`), `pair` (rule ->
+      `(T, 2)`: the run's coordinates along the top singular pair of `A`),
+      `step_grid` (`h sigma_max`), `rate_closed` / `rate_ours` (rule ->
       rates on the grid: the closed form and the empirical rate of vmapped runs),
-      ``sigma`` and the settings.
+      `sigma` and the settings.
     """
     steps = 1000 if quick else 3000
     sigma = np.linalg.svd(np.asarray(A), compute_uv=False)

@@ -3,25 +3,25 @@
 Reproduces the bilinear example of Gidel, Berard, Vignoud, Vincent, Lacoste-Julien
 2019, *A Variational Inequality Perspective on Generative Adversarial Networks*
 (ICLR; code github.com/GauthierGidel/Variational-Inequality-GAN): on
-``min_theta max_phi theta phi`` with step ``eta``,
+`min_theta max_phi theta phi` with step `eta`,
 
-* simultaneous gradient steps ``(theta, phi) <- (theta - eta phi, phi + eta theta)``
-  multiply ``theta + i phi`` by ``1 + i eta``: the iterates diverge geometrically, by
-  ``sqrt(1 + eta^2)`` per step, and so does their uniform average (Proposition 1);
-* alternated steps (``theta`` first, then ``phi`` with the new ``theta``) have a step
-  matrix of determinant 1 and trace ``2 - eta^2``: for ``eta < 2`` its eigenvalues lie
+* simultaneous gradient steps `(theta, phi) <- (theta - eta phi, phi + eta theta)`
+  multiply `theta + i phi` by `1 + i eta`: the iterates diverge geometrically, by
+  `sqrt(1 + eta^2)` per step, and so does their uniform average (Proposition 1);
+* alternated steps (`theta` first, then `phi` with the new `theta`) have a step
+  matrix of determinant 1 and trace `2 - eta^2`: for `eta < 2` its eigenvalues lie
   on the unit circle, the iterates stay bounded without converging, and their uniform
-  average converges to 0 at the rate ``O(1/t)`` (Proposition 1);
-* extrapolation (extragradient, Section 3) ``w <- w - eta xi(w - eta xi(w))`` multiplies
-  ``theta + i phi`` by ``1 + i eta - eta^2``: the last iterate converges linearly at the
-  rate ``sqrt(1 - eta^2 + eta^4)``.
+  average converges to 0 at the rate `O(1/t)` (Proposition 1);
+* extrapolation (extragradient, Section 3) `w <- w - eta xi(w - eta xi(w))` multiplies
+  `theta + i phi` by `1 + i eta - eta^2`: the last iterate converges linearly at the
+  rate `sqrt(1 - eta^2 + eta^4)`.
 
-Ours: `gamedyn.dynamics.get("simultaneous")`, ``alternating(game, opt, order=(0, 1))``
-(theta first, as in the paper) and ``get("extragradient")`` with ``optax.sgd(eta)``,
-float64, from ``(1, 1)`` with ``eta = 0.2``; the uniform averages are taken over the
+Ours: `gamedyn.dynamics.get("simultaneous")`, `alternating(game, opt, order=(0, 1))`
+(theta first, as in the paper) and `get("extragradient")` with `optax.sgd(eta)`,
+float64, from `(1, 1)` with `eta = 0.2`; the uniform averages are taken over the
 recorded iterates, the spectral radii by `gamedyn.analysis.spectral_radius`, the
-verdicts by `gamedyn.outcomes.classify_runs`. The ``O(1/t)`` claim is the slope of
-``log ||w_bar_t||`` against ``log t``. ``quick`` runs 1500 instead of 4000 steps.
+verdicts by `gamedyn.outcomes.classify_runs`. The `O(1/t)` claim is the slope of
+`log ||w_bar_t||` against `log t`. `quick` runs 1500 instead of 4000 steps.
 """
 
 from __future__ import annotations
@@ -50,38 +50,38 @@ ENTRY = Entry(
 )
 
 STEP = 0.2
-"""The step size ``eta``."""
+"""The step size `eta`."""
 
 START = (1.0, 1.0)
-"""The start ``(theta, phi)``."""
+"""The start `(theta, phi)`."""
 
 
 def simultaneous_rate(eta: float) -> float:
-    """Proposition 1: ``|1 + i eta| = sqrt(1 + eta^2)``."""
+    """Proposition 1: `|1 + i eta| = sqrt(1 + eta^2)`."""
     return float(np.sqrt(1.0 + eta**2))
 
 
 def alternated_eigenvalues(eta: float) -> np.ndarray:
-    """Proposition 1: the alternated step ``theta' = theta - eta phi``,
-    ``phi' = phi + eta theta'`` has the matrix ``[[1, -eta], [eta, 1 - eta^2]]``
-    (determinant 1, trace ``2 - eta^2``)."""
+    """Proposition 1: the alternated step `theta' = theta - eta phi`,
+    `phi' = phi + eta theta'` has the matrix `[[1, -eta], [eta, 1 - eta^2]]`
+    (determinant 1, trace `2 - eta^2`)."""
     return np.linalg.eigvals(np.array([[1.0, -eta], [eta, 1.0 - eta**2]]))
 
 
 def extragradient_rate(eta: float) -> float:
-    """Section 3, extrapolation: ``|1 + i eta - eta^2| = sqrt(1 - eta^2 + eta^4)``."""
+    """Section 3, extrapolation: `|1 + i eta - eta^2| = sqrt(1 - eta^2 + eta^4)`."""
     return float(np.sqrt(1.0 - eta**2 + eta**4))
 
 
 def uniform_average(path: np.ndarray) -> np.ndarray:
-    """``(T, n)`` running uniform averages ``(1/t) sum_{s < t} w_s`` of the
-    iterates ``w_0 .. w_{T-1}`` (``t = 1 .. T``)."""
+    """`(T, n)` running uniform averages `(1/t) sum_{s < t} w_s` of the
+    iterates `w_0 .. w_{T-1}` (`t = 1 .. T`)."""
     return np.cumsum(path, axis=0) / np.arange(1, len(path) + 1)[:, None]
 
 
 def log_log_slope(distance: np.ndarray, first: int) -> float:
-    """Least-squares slope of ``log distance`` against ``log t`` for ``t >= first``
-    (``t`` counts iterates from 1)."""
+    """Least-squares slope of `log distance` against `log t` for `t >= first`
+    (`t` counts iterates from 1)."""
     t = np.arange(1, len(distance) + 1)
     keep = t >= first
     return float(np.polyfit(np.log(t[keep]), np.log(distance[keep]), 1)[0])
@@ -94,9 +94,9 @@ def run(quick: bool = False) -> Reproduction:
       quick: 1500 steps (seconds) instead of 4000.
 
     Returns:
-      The `Reproduction`. ``data``: ``paths`` and ``averages`` (rule -> ``(T, 2)``
-      ``(theta, phi)``), ``distance`` and ``average_distance`` (rule -> ``(T,)``),
-      ``closed_form`` (rule -> rate per step), ``slope`` (the alternated average's
+      The `Reproduction`. `data`: `paths` and `averages` (rule -> `(T, 2)`
+      `(theta, phi)`), `distance` and `average_distance` (rule -> `(T,)`),
+      `closed_form` (rule -> rate per step), `slope` (the alternated average's
       log-log slope) and the settings.
     """
     steps = 1500 if quick else 4000

@@ -3,28 +3,28 @@
 Reproduces the bilinear analysis of Gidel, Askari Hemmat, Pezeshki, Le Priol, Huang,
 Lacoste-Julien, Mitliagkas 2019, *Negative Momentum for Improved Game Dynamics*
 (AISTATS; code github.com/ReyhaneAskari/negative_momentum_for_improved_game_dynamics):
-gradient steps with heavy-ball momentum ``beta`` on ``min_theta max_phi theta phi``
-(step ``eta``; along each singular value ``sigma`` of a matrix game the same with
-``eta sigma``):
+gradient steps with heavy-ball momentum `beta` on `min_theta max_phi theta phi`
+(step `eta`; along each singular value `sigma` of a matrix game the same with
+`eta sigma`):
 
-* simultaneous steps with momentum, ``w_{t+1} = w_t - eta xi(w_t) + beta (w_t -
-  w_{t-1})``, have the characteristic polynomial
-  ``(mu - 1)^2 (mu - beta)^2 + eta^2 sigma^2 mu^2 = 0``: a root lies outside the unit
-  circle for every ``beta``, so they diverge whatever the momentum;
-* alternating steps (``theta`` first, then ``phi`` with the new ``theta``) with
-  momentum have ``(mu - 1)^2 (mu - beta)^2 + eta^2 sigma^2 mu^3 = 0``: with
-  ``beta = 0`` the roots lie on the unit circle (the iterates cycle), positive momentum
+* simultaneous steps with momentum, `w_{t+1} = w_t - eta xi(w_t) + beta (w_t -
+  w_{t-1})`, have the characteristic polynomial
+  `(mu - 1)^2 (mu - beta)^2 + eta^2 sigma^2 mu^2 = 0`: a root lies outside the unit
+  circle for every `beta`, so they diverge whatever the momentum;
+* alternating steps (`theta` first, then `phi` with the new `theta`) with
+  momentum have `(mu - 1)^2 (mu - beta)^2 + eta^2 sigma^2 mu^3 = 0`: with
+  `beta = 0` the roots lie on the unit circle (the iterates cycle), positive momentum
   diverges, and negative momentum converges; the best momentum is negative.
 
 The "paper" rates are the largest root moduli of these polynomials (NumPy), and the
-optimal momentum minimises it on a grid of ``beta`` refined by Brent's method. Ours:
-``optax.sgd(eta, momentum=beta)`` (optax's trace is the heavy ball) with
-`gamedyn.dynamics.get("simultaneous")` and ``alternating(game, opt, order=(0, 1))``,
+optimal momentum minimises it on a grid of `beta` refined by Brent's method. Ours:
+`optax.sgd(eta, momentum=beta)` (optax's trace is the heavy ball) with
+`gamedyn.dynamics.get("simultaneous")` and `alternating(game, opt, order=(0, 1))`,
 float64: `gamedyn.analysis.spectral_radius` at the chosen momenta, and the empirical
 rates (`gamedyn.outcomes.rate`) of 1000-step runs vmapped over 41 values of
-``beta`` in ``[-0.95, 0.5]``.
+`beta` in `[-0.95, 0.5]`.
 
-Setting: ``eta = 0.5``, ``sigma = 1``, start ``(1, 1)``. ``quick`` runs 1500 instead of
+Setting: `eta = 0.5`, `sigma = 1`, start `(1, 1)`. `quick` runs 1500 instead of
 4000 steps for the trajectories and verdicts.
 """
 
@@ -58,23 +58,23 @@ ENTRY = Entry(
 )
 
 STEP = 0.5
-"""The step size ``eta`` (``eta sigma = 0.5``)."""
+"""The step size `eta` (`eta sigma = 0.5`)."""
 
 START = (1.0, 1.0)
-"""The start ``(theta, phi)``."""
+"""The start `(theta, phi)`."""
 
 BETAS = np.linspace(-0.95, 0.5, 41)
 """The momenta of the rate curves."""
 
 CURVE_STEPS = 1000
 """Steps of each run of the rate curves: the fastest divergence (rate 1.27 per
-step) stays below ``1e150``, so that distances do not overflow in float64."""
+step) stays below `1e150`, so that distances do not overflow in float64."""
 
 
 def polynomial(beta: float, eta_sigma: float, alternating: bool) -> np.ndarray:
     """The characteristic polynomial of gradient steps with momentum on the
-    bilinear game: ``(mu - 1)^2 (mu - beta)^2 + (eta sigma)^2 mu^k`` with ``k = 3``
-    for alternating and ``k = 2`` for simultaneous steps (coefficients, highest
+    bilinear game: `(mu - 1)^2 (mu - beta)^2 + (eta sigma)^2 mu^k` with `k = 3`
+    for alternating and `k = 2` for simultaneous steps (coefficients, highest
     power first)."""
     base = np.polymul(np.polymul([1.0, -1.0], [1.0, -1.0]), [1.0, -2 * beta, beta**2])
     extra = np.zeros(5)
@@ -88,8 +88,8 @@ def closed_rate(beta: float, eta_sigma: float, alternating: bool) -> float:
 
 
 def optimal_momentum(eta_sigma: float) -> tuple[float, float]:
-    """``(beta*, rho*)``: the momentum that minimises the alternating rate, from a
-    grid on ``(-1, 1)`` refined by Brent's method."""
+    """`(beta*, rho*)`: the momentum that minimises the alternating rate, from a
+    grid on `(-1, 1)` refined by Brent's method."""
     grid = np.linspace(-0.99, 0.99, 397)
     rates = [closed_rate(b, eta_sigma, True) for b in grid]
     i = int(np.argmin(rates))
@@ -115,9 +115,9 @@ def run(quick: bool = False) -> Reproduction:
       quick: 1500 steps per run (seconds) instead of 4000.
 
     Returns:
-      The `Reproduction`. ``data``: ``betas``, ``rate_closed`` and ``rate_ours``
-      (``"simultaneous"``/``"alternating"`` -> rates on ``betas``), ``beta_star``,
-      ``rho_star``, ``paths`` (label -> ``(T, 2)`` for a few momenta) and the
+      The `Reproduction`. `data`: `betas`, `rate_closed` and `rate_ours`
+      (`"simultaneous"`/`"alternating"` -> rates on `betas`), `beta_star`,
+      `rho_star`, `paths` (label -> `(T, 2)` for a few momenta) and the
       settings.
     """
     steps = 1500 if quick else 4000

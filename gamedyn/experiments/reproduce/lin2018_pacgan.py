@@ -2,8 +2,8 @@
 
 Reproduces the synthetic-data table of Lin, Khetan, Fanti, Oh 2018, *PacGAN: The
 Power of Two Samples in Generative Adversarial Networks* (NeurIPS; code
-github.com/fjxmlzn/PacGAN, ``synthetic_data_experiments``): a GAN and the same GAN
-with a packed discriminator (PacGAN``m``: the discriminator sees ``m`` samples at
+github.com/fjxmlzn/PacGAN, `synthetic_data_experiments`): a GAN and the same GAN
+with a packed discriminator (PacGAN`m`: the discriminator sees `m` samples at
 once, all real or all generated, concatenated) on the ring of 8 and the grid of 25
 Gaussians, scored with their metrics on 2500 samples per trained model: modes
 captured (a mode with a sample within 3 std), the percentage of high-quality
@@ -11,7 +11,7 @@ samples (within 3 std of their nearest mode) and the reverse KL of the modes'
 distribution (`gamedyn.metrics.mode_coverage`).
 
 The published rows (their Table 1, mean over 10 runs; the same numbers as
-``benchmarks/bench_mog.py``, which cites them):
+`benchmarks/bench_mog.py`, which cites them):
 
 | data | row | modes | high quality % | reverse KL |
 |---|---|---|---|---|
@@ -28,13 +28,13 @@ theirs (their code: 400 epochs of 100000 samples in batches of 100, i.e. 400000
 steps; maxout discriminators of 200 units), so the tolerances are wide and stated.
 
 Ours: the packed game is `gamedyn.games.module_gan` with a generator module that
-draws ``m`` samples per row and a discriminator MLP on ``2m`` inputs; the ring and
+draws `m` samples per row and a discriminator MLP on `2m` inputs; the ring and
 the grid of `gamedyn.data.mixtures` (the ring has radius 2 and std 0.02, PacGAN's
 radius 1 and std 0.01: the same in units of the std); non-saturating loss,
-alternating steps, Adam (rate ``1e-3``, ``b1 = 0.8`` as theirs), batch 100, latent
+alternating steps, Adam (rate `1e-3`, `b1 = 0.8` as theirs), batch 100, latent
 dimension 2 (theirs), generator 3 x 128 ReLU, discriminator 2 x 128 leaky ReLU,
 3 seeds vmapped (`gamedyn.simulate`), 6000 steps on the ring and 15000 on the grid
-(about 7 minutes of a 2-core CPU in all). ``quick`` trains the ring only, 300 steps of
+(about 7 minutes of a 2-core CPU in all). `quick` trains the ring only, 300 steps of
 32-unit networks on 2 seeds, where neither row covers the ring: its claims are the
 same comparisons with weaker bounds, stated in their texts.
 """
@@ -78,10 +78,10 @@ NUM_EVAL = 2500
 """Samples scored per trained model (theirs)."""
 
 LATENT = 2
-"""The latent dimension (their ``num_zdim``)."""
+"""The latent dimension (their `num_zdim`)."""
 
 BATCH = 100
-"""Minibatch of packed rows (their ``batch_size``)."""
+"""Minibatch of packed rows (their `batch_size`)."""
 
 SETTINGS = {
     False: {
@@ -96,11 +96,11 @@ SETTINGS = {
 
 TOLERANCE = {"modes": 1.5, "rkl": 0.35}
 """Full setting: our PacGAN row's modes at least the published ones minus
-``modes``, its reverse KL at most the published one plus ``rkl``."""
+`modes`, its reverse KL at most the published one plus `rkl`."""
 
 
 class Packed(nn.Module):
-    """A generator drawing ``m`` samples per row: ``z (n, m L) -> x (n, m d)``."""
+    """A generator drawing `m` samples per row: `z (n, m L) -> x (n, m d)`."""
 
     inner: nn.Module
     m: int
@@ -113,7 +113,7 @@ class Packed(nn.Module):
 
 
 def packed_game(mixture: mixtures.Mixture, m: int, hidden: int):
-    """The GAN whose discriminator sees ``m`` samples at once (``m = 1``: the GAN),
+    """The GAN whose discriminator sees `m` samples at once (`m = 1`: the GAN),
     and its unpacked generator module."""
     generator = MLP((hidden,) * 3, mixture.dim)
 
@@ -136,7 +136,7 @@ def packed_game(mixture: mixtures.Mixture, m: int, hidden: int):
 
 def train(mixture, m: int, hidden: int, steps: int, seeds: int) -> dict:
     """Trains the (packed) GAN on every seed; the metrics of each trained
-    generator on :data:`NUM_EVAL` samples, and 1000 of them for the plots."""
+    generator on `NUM_EVAL` samples, and 1000 of them for the plots."""
     game, generator = packed_game(mixture, m, hidden)
     opt = optax.adam(1e-3, b1=0.8)
     dyn = dynamics.get("alternating")(game, opt)
@@ -170,10 +170,10 @@ def run(quick: bool = False) -> Reproduction:
         3 seeds.
 
     Returns:
-      The `Reproduction`. ``data``: ``rows`` (dataset -> row -> ``{"modes",
-      "high_quality", "reverse_kl"}`` per seed), ``published`` (Table 1),
-      ``samples`` (dataset -> row -> ``(1000, 2)`` of seed 0), ``centers`` and
-      ``std`` (dataset -> ...), and the settings.
+      The `Reproduction`. `data`: `rows` (dataset -> row -> `{"modes",
+      "high_quality", "reverse_kl"}` per seed), `published` (Table 1),
+      `samples` (dataset -> row -> `(1000, 2)` of seed 0), `centers` and
+      `std` (dataset -> ...), and the settings.
     """
     s = SETTINGS[bool(quick)]
     rows, samples, centers, stds = {}, {}, {}, {}

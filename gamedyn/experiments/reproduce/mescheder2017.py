@@ -1,39 +1,39 @@
 """Mescheder, Nowozin, Geiger (2017): consensus optimization.
 
 Reproduces *The Numerics of GANs* (Mescheder, Nowozin, Geiger 2017, NeurIPS; code
-github.com/LMescheder/TheNumericsOfGANs). The paper writes the Jacobian ``v'`` of the
-ascent field ``v = -xi`` (its eigenvalues are the negatives of gamedyn's; ours are
+github.com/LMescheder/TheNumericsOfGANs). The paper writes the Jacobian `v'` of the
+ascent field `v = -xi` (its eigenvalues are the negatives of gamedyn's; ours are
 negated before they are compared):
 
-* Section 3: simultaneous gradient ascent ``x <- x + h v(x)`` converges locally iff
-  every eigenvalue ``lambda`` of ``v'`` has ``|1 + h lambda| < 1``; eigenvalues on the
-  imaginary axis (``Re lambda = 0``) rule it out for every ``h``. On the bilinear game
-  ``x^T A y`` (and on the Dirac-GAN) ``v'`` has the eigenvalues ``+-i sigma_k``.
-* Section 4: consensus optimization ascends on ``w = v - gamma grad L``,
-  ``L = 1/2 ||v||^2``, whose Jacobian at a stationary point is
-  ``w' = v' - gamma v'^T v'``. For a normal ``v'`` with eigenvalues ``+-i sigma`` this
-  gives ``-gamma sigma^2 +- i sigma``: the eigenvalues move into the left half-plane,
-  and the ratio of imaginary to real part, ``1 / (gamma sigma)``, goes to 0 as
-  ``gamma`` grows (their Lemma on ``A - gamma A^T A``). Simultaneous steps on ``w``
-  then converge for small ``h``, at the rate
-  ``max |1 - h (gamma sigma^2 +- i sigma)|``.
-* Section 5, the mixture of Gaussians (their notebook ``mog-eigval-dist.ipynb``: 8
+* Section 3: simultaneous gradient ascent `x <- x + h v(x)` converges locally iff
+  every eigenvalue `lambda` of `v'` has `|1 + h lambda| < 1`; eigenvalues on the
+  imaginary axis (`Re lambda = 0`) rule it out for every `h`. On the bilinear game
+  `x^T A y` (and on the Dirac-GAN) `v'` has the eigenvalues `+-i sigma_k`.
+* Section 4: consensus optimization ascends on `w = v - gamma grad L`,
+  `L = 1/2 ||v||^2`, whose Jacobian at a stationary point is
+  `w' = v' - gamma v'^T v'`. For a normal `v'` with eigenvalues `+-i sigma` this
+  gives `-gamma sigma^2 +- i sigma`: the eigenvalues move into the left half-plane,
+  and the ratio of imaginary to real part, `1 / (gamma sigma)`, goes to 0 as
+  `gamma` grows (their Lemma on `A - gamma A^T A`). Simultaneous steps on `w`
+  then converge for small `h`, at the rate
+  `max |1 - h (gamma sigma^2 +- i sigma)|`.
+* Section 5, the mixture of Gaussians (their notebook `mog-eigval-dist.ipynb`: 8
   Gaussians of std 0.01 on the unit circle, generator and discriminator of 4 ReLU
   layers of 16 units, latent 16, batch 512, RMSProp with learning rate 1e-4,
-  ``gamma = 10``, the non-saturating generator loss): simultaneous gradient ascent
+  `gamma = 10`, the non-saturating generator loss): simultaneous gradient ascent
   does not converge to the mixture and misses modes, consensus optimization covers
   all 8.
 
-Ours: `gamedyn.games.bilinear`, ``dirac_gan`` and ``consensus_game``,
+Ours: `gamedyn.games.bilinear`, `dirac_gan` and `consensus_game`,
 `gamedyn.analysis.eigenvalues` (float64); the step rates by
-`gamedyn.analysis.spectral_radius` of ``get("simultaneous")`` and
-``get("consensus")`` with ``optax.sgd``; the mixture with `gamedyn.games.module_gan`,
-``get("simultaneous")`` and ``get("consensus")`` with
-``optax.rmsprop(1e-4, decay=0.9, eps=1e-10, initial_scale=1)`` (TensorFlow 1's
+`gamedyn.analysis.spectral_radius` of `get("simultaneous")` and
+`get("consensus")` with `optax.sgd`; the mixture with `gamedyn.games.module_gan`,
+`get("simultaneous")` and `get("consensus")` with
+`optax.rmsprop(1e-4, decay=0.9, eps=1e-10, initial_scale=1)` (TensorFlow 1's
 RMSProp, whose mean square starts at 1), scored on 2500 samples per snapshot with
 `gamedyn.metrics.mode_coverage` (a mode is covered when a sample lies within 3 std).
 
-``quick`` checks the eigenvalue and rate claims only (seconds): the mixture-of-Gaussians
+`quick` checks the eigenvalue and rate claims only (seconds): the mixture-of-Gaussians
 runs (20000 steps each, about a minute on 2 CPU cores) and their claims are in the
 full setting.
 """
@@ -68,10 +68,10 @@ GAMMAS = (0.1, 0.3, 1.0, 3.0)
 """Consensus weights of the eigenvalue claims."""
 
 STEP = 0.1
-"""The step ``h`` of the rate claims."""
+"""The step `h` of the rate claims."""
 
 F1 = 0.5
-"""``f'(0)`` of the Dirac-GAN's standard loss."""
+"""`f'(0)` of the Dirac-GAN's standard loss."""
 
 MOG = {
     "steps": 20000,
@@ -89,8 +89,8 @@ MOG = {
 
 
 def consensus_eigenvalues(sigma, gamma: float) -> np.ndarray:
-    """Section 4: ``-gamma sigma^2 +- i sigma`` for each singular value (``gamma =
-    0``: ``v'`` itself)."""
+    """Section 4: `-gamma sigma^2 +- i sigma` for each singular value (`gamma =
+    0`: `v'` itself)."""
     sigma = np.asarray(sigma, float)
     return np.concatenate(
         [-gamma * sigma**2 + 1j * sigma, -gamma * sigma**2 - 1j * sigma]
@@ -98,13 +98,13 @@ def consensus_eigenvalues(sigma, gamma: float) -> np.ndarray:
 
 
 def step_rate(step: float, sigma, gamma: float) -> float:
-    """Section 3: the rate ``max |1 + h lambda|`` of simultaneous steps on ``v``
-    (``gamma = 0``) or on ``w``."""
+    """Section 3: the rate `max |1 + h lambda|` of simultaneous steps on `v`
+    (`gamma = 0`) or on `w`."""
     return float(np.max(np.abs(1.0 + step * consensus_eigenvalues(sigma, gamma))))
 
 
 def as_pairs(lam) -> list[list[float]]:
-    """Complex values as ``[re, im]`` pairs sorted by (imaginary, real) part."""
+    """Complex values as `[re, im]` pairs sorted by (imaginary, real) part."""
     lam = np.asarray(lam, complex)
     order = np.lexsort((lam.real, lam.imag))
     return [[float(v.real), float(v.imag)] for v in lam[order]]
@@ -118,8 +118,8 @@ def mixture_of_gaussians(steps: int, seed: int = 0) -> dict:
       seed: the PRNG seed of the initialisation and of the minibatches.
 
     Returns:
-      ``{"steps": (S,), "mixture": centers, "std", "runs": {rule: {"samples":
-      (S, 500, 2), "modes": (S,), "high_quality": (S,)}}}`` at ``S`` snapshots
+      `{"steps": (S,), "mixture": centers, "std", "runs": {rule: {"samples":
+      (S, 500, 2), "modes": (S,), "high_quality": (S,)}}}` at `S` snapshots
       (the start included).
     """
     mog = MOG
@@ -179,10 +179,10 @@ def run(quick: bool = False) -> Reproduction:
       quick: the eigenvalue and rate claims only (seconds).
 
     Returns:
-      The `Reproduction`. ``data``: ``spectra`` (gamma -> paper and ours on the
-      bilinear game), ``sigma``, ``step_grid``, ``rate_closed`` and ``rate_ours``
-      (rule -> rates of simultaneous steps on ``v`` and on ``w`` against ``h``), and
-      in the full setting ``mog`` (see `mixture_of_gaussians`).
+      The `Reproduction`. `data`: `spectra` (gamma -> paper and ours on the
+      bilinear game), `sigma`, `step_grid`, `rate_closed` and `rate_ours`
+      (rule -> rates of simultaneous steps on `v` and on `w` against `h`), and
+      in the full setting `mog` (see `mixture_of_gaussians`).
     """
     sigma = np.linalg.svd(np.asarray(A), compute_uv=False)
     gamma_rate = 1.0

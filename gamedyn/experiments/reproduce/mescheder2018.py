@@ -2,36 +2,36 @@
 
 Reproduces the Dirac-GAN study of Mescheder, Geiger, Nowozin 2018, *Which Training
 Methods for GANs do actually Converge?* (ICML; code github.com/LMescheder/GAN_stability,
-``notebooks/diracgan``). The Dirac-GAN: data at 0, generator a point mass at
-``theta``, discriminator ``D(x) = psi x``, ``L(theta, psi) = f(psi theta) + f(0)``
-with ``f(t) = -log(1 + e^-t)`` (``f'(0) = 1/2``, ``f''(0) = -1/4``). The paper's
-Jacobians are those of the ascent field ``v = -xi``: its eigenvalues are the
+`notebooks/diracgan`). The Dirac-GAN: data at 0, generator a point mass at
+`theta`, discriminator `D(x) = psi x`, `L(theta, psi) = f(psi theta) + f(0)`
+with `f(t) = -log(1 + e^-t)` (`f'(0) = 1/2`, `f''(0) = -1/4`). The paper's
+Jacobians are those of the ascent field `v = -xi`: its eigenvalues are the
 negatives of gamedyn's (`gamedyn.analysis`, docs/analysis.md), and ours are negated
 before they are compared. Closed forms (the paper's convention):
 
-* Lemma 2.2: the unregularized Jacobian at ``(0, 0)`` has eigenvalues ``+-f'(0) i``;
-* Lemma 2.4: simultaneous GD's update operator has eigenvalues ``1 +- h f'(0) i``
-  (modulus ``sqrt(1 + h^2 f'(0)^2) > 1``: not convergent);
+* Lemma 2.2: the unregularized Jacobian at `(0, 0)` has eigenvalues `+-f'(0) i`;
+* Lemma 2.4: simultaneous GD's update operator has eigenvalues `1 +- h f'(0) i`
+  (modulus `sqrt(1 + h^2 f'(0)^2) > 1`: not convergent);
 * Lemma 2.5: alternating GD (one generator, then one discriminator step) has
-  ``1 - alpha^2 / 2 +- sqrt((1 - alpha^2 / 2)^2 - 1)``, ``alpha = h f'(0)``: on the
-  unit circle for ``alpha <= 2``, outside it for ``alpha > 2``;
-* instance noise of std ``sigma``:
-  ``f''(0) sigma^2 +- sqrt(f''(0)^2 sigma^4 - f'(0)^2)``;
-* zero-centred gradient penalties (R1, R2) of weight ``gamma``:
-  ``-gamma / 2 +- sqrt(gamma^2 / 4 - f'(0)^2)`` (Section 3, the Dirac-GAN case of
+  `1 - alpha^2 / 2 +- sqrt((1 - alpha^2 / 2)^2 - 1)`, `alpha = h f'(0)`: on the
+  unit circle for `alpha <= 2`, outside it for `alpha > 2`;
+* instance noise of std `sigma`:
+  `f''(0) sigma^2 +- sqrt(f''(0)^2 sigma^4 - f'(0)^2)`;
+* zero-centred gradient penalties (R1, R2) of weight `gamma`:
+  `-gamma / 2 +- sqrt(gamma^2 / 4 - f'(0)^2)` (Section 3, the Dirac-GAN case of
   Theorem 4.1).
 
 The convergence verdicts (Sections 2-3, Figures 1-3): unregularized GAN training,
 the non-saturating GAN, WGAN (clipping) and WGAN-GP do not converge with simultaneous
 or alternating GD; instance noise, zero-centred gradient penalties and consensus
 optimization converge. Ours: `gamedyn.experiments.dirac` in paper mode (the reference
-notebook's variants and settings: ``h = 0.2``, 500 steps from ``(1, 1)``, the generator
+notebook's variants and settings: `h = 0.2`, 500 steps from `(1, 1)`, the generator
 moves first in alternating GD, the notebook's consensus field, float64), judged by
 `gamedyn.outcomes.classify_runs` with the study's parameters; the eigenvalues by
-`gamedyn.analysis.eigenvalues` and ``update_jacobian``. The instance-noise Jacobian is
-that of a Monte-Carlo estimate of the expectations (``4 * 10^5`` samples, a fixed key).
+`gamedyn.analysis.eigenvalues` and `update_jacobian`. The instance-noise Jacobian is
+that of a Monte-Carlo estimate of the expectations (`4 * 10^5` samples, a fixed key).
 
-``quick`` runs four of the nine variants (GAN, WGAN, R1, consensus) with coarser
+`quick` runs four of the nine variants (GAN, WGAN, R1, consensus) with coarser
 vector fields; the eigenvalue claims are the same.
 """
 
@@ -62,13 +62,13 @@ ENTRY = Entry(
 )
 
 F1 = 0.5
-"""``f'(0)`` of the standard loss ``f(t) = -log(1 + e^-t)``."""
+"""`f'(0)` of the standard loss `f(t) = -log(1 + e^-t)`."""
 
 F2 = -0.25
-"""``f''(0)`` of the standard loss."""
+"""`f''(0)` of the standard loss."""
 
 STEP = 0.2
-"""The reference notebook's learning rate ``h``."""
+"""The reference notebook's learning rate `h`."""
 
 NAMES = {
     "gan": "GAN (unregularized)",
@@ -101,17 +101,17 @@ QUICK_VARIANTS = ("gan", "wgan", "r1", "consensus")
 
 
 def lemma_2_2() -> np.ndarray:
-    """``+-f'(0) i``."""
+    """`+-f'(0) i`."""
     return np.array([-1j * F1, 1j * F1])
 
 
 def lemma_2_4(h: float) -> np.ndarray:
-    """``1 +- h f'(0) i``."""
+    """`1 +- h f'(0) i`."""
     return np.array([1 - 1j * h * F1, 1 + 1j * h * F1])
 
 
 def lemma_2_5(h: float) -> np.ndarray:
-    """``1 - alpha^2 / 2 +- sqrt((1 - alpha^2 / 2)^2 - 1)``, ``alpha = h f'(0)``."""
+    """`1 - alpha^2 / 2 +- sqrt((1 - alpha^2 / 2)^2 - 1)`, `alpha = h f'(0)`."""
     alpha = h * F1
     c = 1 - alpha**2 / 2
     root = np.sqrt(complex(c**2 - 1))
@@ -119,19 +119,19 @@ def lemma_2_5(h: float) -> np.ndarray:
 
 
 def instance_noise_eigenvalues(sigma: float) -> np.ndarray:
-    """``f''(0) sigma^2 +- sqrt(f''(0)^2 sigma^4 - f'(0)^2)``."""
+    """`f''(0) sigma^2 +- sqrt(f''(0)^2 sigma^4 - f'(0)^2)`."""
     root = np.sqrt(complex(F2**2 * sigma**4 - F1**2))
     return np.array([F2 * sigma**2 - root, F2 * sigma**2 + root])
 
 
 def penalty_eigenvalues(gamma: float) -> np.ndarray:
-    """``-gamma / 2 +- sqrt(gamma^2 / 4 - f'(0)^2)``."""
+    """`-gamma / 2 +- sqrt(gamma^2 / 4 - f'(0)^2)`."""
     root = np.sqrt(complex(gamma**2 / 4 - F1**2))
     return np.array([-gamma / 2 - root, -gamma / 2 + root])
 
 
 def as_pairs(lam) -> list[list[float]]:
-    """Complex values as ``[re, im]`` pairs sorted by (imaginary, real) part, so two
+    """Complex values as `[re, im]` pairs sorted by (imaginary, real) part, so two
     spectra compare elementwise."""
     lam = np.asarray(lam, complex)
     order = np.lexsort((lam.real, lam.imag))
@@ -225,10 +225,10 @@ def run(quick: bool = False) -> Reproduction:
         (seconds) instead of the notebook's nine on 25 x 25.
 
     Returns:
-      The `Reproduction`. ``data``: ``runs`` (a list of dicts: ``rule``,
-      ``variant``, ``name``, ``outcome``, ``clip``, ``theta``, ``psi`` (the
-      trajectory), ``field`` (x, y, u, v)), ``spectra`` (label -> ``paper``,
-      ``ours`` (complex), ``kind``: ``"field"`` or ``"operator"``), ``variants``
+      The `Reproduction`. `data`: `runs` (a list of dicts: `rule`,
+      `variant`, `name`, `outcome`, `clip`, `theta`, `psi` (the
+      trajectory), `field` (x, y, u, v)), `spectra` (label -> `paper`,
+      `ours` (complex), `kind`: `"field"` or `"operator"`), `variants`
       (in order) and the settings.
     """
     variants = QUICK_VARIANTS if quick else dirac.PAPER_VARIANTS

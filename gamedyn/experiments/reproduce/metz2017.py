@@ -10,21 +10,21 @@ significant probability mass to a single data mode at once". The claim checked h
 is the one the figure supports across runs: more unrolling steps cover more modes.
 
 Unrolled updates (their Section 2.3): the generator descends
-``f(theta_G, theta_D^K(theta_G))``, where ``theta_D^K`` is the discriminator after
-``K`` steps of its own optimizer, differentiated through; the discriminator takes
-its ordinary step. ``K = 0`` is the standard GAN (simultaneous steps).
+`f(theta_G, theta_D^K(theta_G))`, where `theta_D^K` is the discriminator after
+`K` steps of its own optimizer, differentiated through; the discriminator takes
+its ordinary step. `K = 0` is the standard GAN (simultaneous steps).
 
-Ours: `gamedyn.experiments.mog` with the rule ``"unrolled"`` (``K`` steps of the
-discriminator's Adam) against ``"simultaneous"``, the minimax loss
-(``"standard"``), no regularizer, Adam with ``b1 = 0.5`` and the demo's rates
-(generator ``1e-3``, discriminator ``1e-4``), several seeds vmapped; modes are
+Ours: `gamedyn.experiments.mog` with the rule `"unrolled"` (`K` steps of the
+discriminator's Adam) against `"simultaneous"`, the minimax loss
+(`"standard"`), no regularizer, Adam with `b1 = 0.5` and the demo's rates
+(generator `1e-3`, discriminator `1e-4`), several seeds vmapped; modes are
 counted with the PacGAN / VEEGAN criterion (`gamedyn.metrics.mode_counts`: a mode
 is covered when one of 2500 samples lies within 3 std of it). Deviations from the
 demo, for CPU budgets: ReLU / leaky-ReLU MLPs of 64 units (2 hidden layers each)
 instead of tanh ones of 128, latent dimension 16 instead of 256, batch 256 instead
 of 512, 5000 steps instead of 25000.
 
-``quick`` (for the test suite; seconds) trains 400 steps of 32-unit networks: there
+`quick` (for the test suite; seconds) trains 400 steps of 32-unit networks: there
 no GAN covers the ring yet, so its claim is weaker, stated in its text: unrolling
 covers at least as many modes as the standard GAN, summed over the seeds.
 """
@@ -62,7 +62,7 @@ SETTINGS = {
 
 
 def config(unroll: int, hidden: int) -> mog.Config:
-    """The mixture-of-Gaussians configuration with ``unroll`` unrolled steps."""
+    """The mixture-of-Gaussians configuration with `unroll` unrolled steps."""
     return mog.Config(
         dataset="ring",
         loss="standard",
@@ -88,16 +88,16 @@ def run(quick: bool = False) -> Reproduction:
     """Trains the GAN with and without unrolling on every seed.
 
     Args:
-      quick: 400 steps of 32-unit networks on 2 seeds with ``K = 3``, instead of
-        5000 steps of 64-unit networks on 3 seeds with ``K = 5``.
+      quick: 400 steps of 32-unit networks on 2 seeds with `K = 3`, instead of
+        5000 steps of 64-unit networks on 3 seeds with `K = 5`.
 
     Returns:
-      The `Reproduction`. ``data``: ``unroll`` (the ``K`` values), ``steps``
-      (the snapshots' steps), ``snapshots`` (``K`` -> ``(snapshots, n, 2)`` samples
-      of seed 0), ``modes`` (``K`` -> per-seed modes at the end), ``high_quality``
-      (``K`` -> per seed), ``snapshot_modes`` (``K`` -> ``(seeds, snapshots)``
-      modes among each snapshot's samples), ``data`` (``(n, 2)`` samples of the
-      ring), ``centers``, ``std`` and the settings.
+      The `Reproduction`. `data`: `unroll` (the `K` values), `steps`
+      (the snapshots' steps), `snapshots` (`K` -> `(snapshots, n, 2)` samples
+      of seed 0), `modes` (`K` -> per-seed modes at the end), `high_quality`
+      (`K` -> per seed), `snapshot_modes` (`K` -> `(seeds, snapshots)`
+      modes among each snapshot's samples), `data` (`(n, 2)` samples of the
+      ring), `centers`, `std` and the settings.
     """
     s = SETTINGS[bool(quick)]
     ring = mixtures.get("ring")

@@ -3,41 +3,41 @@
 Reproduces the stability analysis of Nagarajan, Kolter 2017, *Gradient descent GAN
 optimization is locally stable* (NeurIPS; code
 github.com/locuslab/gradient_regularized_gan) on the Dirac-GAN (Mescheder et al.
-2018): data a point mass at 0, generator a point mass at ``theta``, linear
-discriminator ``D(x) = psi x``, objective ``V = E_data f(D(x)) + E_G f(-D(x))``.
+2018): data a point mass at 0, generator a point mass at `theta`, linear
+discriminator `D(x) = psi x`, objective `V = E_data f(D(x)) + E_G f(-D(x))`.
 
 The paper's Jacobian of the gradient dynamics at an equilibrium
-(``theta_D' = grad_D V``, ``theta_G' = -grad_G (V + eta ||grad_D V||^2)``, its
-Section 3 and the regularized system of Section 5), in the order ``(D, G)``:
+(`theta_D' = grad_D V`, `theta_G' = -grad_G (V + eta ||grad_D V||^2)`, its
+Section 3 and the regularized system of Section 5), in the order `(D, G)`:
 
-    ``J = [[2 f''(0) K_DD, f'(0) K_DG], [-f'(0) K_DG^T, -2 eta f'(0)^2 K_DG^T K_DG]]``
+    `J = [[2 f''(0) K_DD, f'(0) K_DG], [-f'(0) K_DG^T, -2 eta f'(0)^2 K_DG^T K_DG]]`
 
-(the lower-left block gains a term proportional to ``eta K_DD``), with
-``K_DD = E_data[grad D grad D^T]`` and ``K_DG = int grad_theta p_G(x) grad_D D(x)^T
-dx``. For the Dirac-GAN ``grad_psi D(x) = x`` vanishes on the data, so ``K_DD = 0``
+(the lower-left block gains a term proportional to `eta K_DD`), with
+`K_DD = E_data[grad D grad D^T]` and `K_DG = int grad_theta p_G(x) grad_D D(x)^T
+dx`. For the Dirac-GAN `grad_psi D(x) = x` vanishes on the data, so `K_DD = 0`
 (the point mass is outside the paper's assumptions: Theorem 3.1 needs the
-discriminator's curvature), and ``K_DG = d/dtheta E_G[x] = 1``. Hence:
+discriminator's curvature), and `K_DG = d/dtheta E_G[x] = 1`. Hence:
 
-* without the penalty (``eta = 0``) the eigenvalues are ``+-i f'(0)``: purely
+* without the penalty (`eta = 0`) the eigenvalues are `+-i f'(0)`: purely
   imaginary, no local asymptotic stability (Section 4's WGAN limit cycles, where
-  ``f'' = 0`` makes the ``D`` block vanish for every model);
-* with it, ``lambda^2 + 2 eta f'(0)^2 lambda + f'(0)^2 = 0``: the eigenvalues of the
-  descent field (gamedyn's convention, ``-J``) are
-  ``eta f'(0)^2 +- i f'(0) sqrt(1 - eta^2 f'(0)^2)``, real part ``eta f'(0)^2 > 0``
+  `f'' = 0` makes the `D` block vanish for every model);
+* with it, `lambda^2 + 2 eta f'(0)^2 lambda + f'(0)^2 = 0`: the eigenvalues of the
+  descent field (gamedyn's convention, `-J`) are
+  `eta f'(0)^2 +- i f'(0) sqrt(1 - eta^2 f'(0)^2)`, real part `eta f'(0)^2 > 0`
   (Section 5: the regularized system is locally exponentially stable, for the GAN
   and the WGAN alike);
-* simultaneous GD with step ``h`` then contracts by
-  ``|1 - h lambda| = sqrt(1 - 2 h eta f'(0)^2 + h^2 f'(0)^2)`` per step (below 1 iff
-  ``h < 2 eta``), and by ``sqrt(1 + h^2 f'(0)^2) > 1`` without the penalty.
+* simultaneous GD with step `h` then contracts by
+  `|1 - h lambda| = sqrt(1 - 2 h eta f'(0)^2 + h^2 f'(0)^2)` per step (below 1 iff
+  `h < 2 eta`), and by `sqrt(1 + h^2 f'(0)^2) > 1` without the penalty.
 
-``f(t) = -log(1 + e^-t)`` (the GAN, ``f'(0) = 1/2``) and ``f(t) = t`` (the WGAN,
-``f'(0) = 1``).
+`f(t) = -log(1 + e^-t)` (the GAN, `f'(0) = 1/2`) and `f(t) = t` (the WGAN,
+`f'(0) = 1`).
 
-Ours: the Dirac-GAN built with `gamedyn.games.gan` (its ``generator_penalty`` is
+Ours: the Dirac-GAN built with `gamedyn.games.gan` (its `generator_penalty` is
 this penalty: the squared norm of the discriminator's gradient, which the generator
-differentiates through), `gamedyn.analysis.eigenvalues` and ``spectral_radius``,
-simultaneous GD (``optax.sgd(0.2)``, start ``(1, 1)``, Mescheder et al.'s setting)
-and `gamedyn.outcomes`, all in float64. ``quick`` checks the eigenvalues at 3
+differentiates through), `gamedyn.analysis.eigenvalues` and `spectral_radius`,
+simultaneous GD (`optax.sgd(0.2)`, start `(1, 1)`, Mescheder et al.'s setting)
+and `gamedyn.outcomes`, all in float64. `quick` checks the eigenvalues at 3
 instead of 13 penalty weights per loss and runs 400 instead of 1000 steps.
 """
 
@@ -68,20 +68,20 @@ ENTRY = Entry(
 )
 
 LOSSES = {"GAN": ("standard", 0.5), "WGAN": ("wgan", 1.0)}
-"""Loss name in `gamedyn.losses` and ``f'(0)``."""
+"""Loss name in `gamedyn.losses` and `f'(0)`."""
 
 ETA = 0.5
 """The penalty weight of the regularized runs and streamlines."""
 
 STEP = 0.2
-"""Simultaneous GD's step size ``h``."""
+"""Simultaneous GD's step size `h`."""
 
 START = (1.0, 1.0)
-"""The start ``(theta, psi)`` (Mescheder et al. 2018)."""
+"""The start `(theta, psi)` (Mescheder et al. 2018)."""
 
 
 def dirac_gan(loss: str, eta: float):
-    """The Dirac-GAN as a `gamedyn.games.gan` with the generator penalty ``eta``."""
+    """The Dirac-GAN as a `gamedyn.games.gan` with the generator penalty `eta`."""
 
     def generator(theta, z):
         return jnp.broadcast_to(theta, z.shape)
@@ -105,20 +105,20 @@ def dirac_gan(loss: str, eta: float):
 
 
 def paper_jacobian(fp0: float, eta: float, fpp0: float = 0.0, k_dd: float = 0.0):
-    """The paper's Jacobian (module docstring) in the order ``(D, G)``, with
-    ``K_DG = 1``; for the Dirac-GAN ``K_DD = 0``."""
+    """The paper's Jacobian (module docstring) in the order `(D, G)`, with
+    `K_DG = 1`; for the Dirac-GAN `K_DD = 0`."""
     return np.array([[2 * fpp0 * k_dd, fp0], [-fp0, -2 * eta * fp0**2]], dtype=float)
 
 
 def paper_eigenvalues(fp0: float, eta: float) -> np.ndarray:
-    """The eigenvalues of the descent field, ``-J`` of the paper's Jacobian, sorted
+    """The eigenvalues of the descent field, `-J` of the paper's Jacobian, sorted
     by imaginary part."""
     lam = -np.linalg.eigvals(paper_jacobian(fp0, eta))
     return lam[np.lexsort((lam.real, lam.imag))]
 
 
 def gd_rate(fp0: float, eta: float, h: float = STEP) -> float:
-    """``max |1 - h lambda|`` over the eigenvalues above."""
+    """`max |1 - h lambda|` over the eigenvalues above."""
     return float(np.max(np.abs(1.0 - h * paper_eigenvalues(fp0, eta))))
 
 
@@ -128,7 +128,7 @@ def _sorted(lam) -> np.ndarray:
 
 
 def _split(lams) -> list:
-    """Complex eigenvalues as ``[real parts, imaginary parts]`` for `close`."""
+    """Complex eigenvalues as `[real parts, imaginary parts]` for `close`."""
     lams = np.asarray(lams, complex)
     return [lams.real, lams.imag]
 
@@ -140,12 +140,12 @@ def run(quick: bool = False) -> Reproduction:
       quick: 3 penalty weights per loss and 400 GD steps, instead of 13 and 1000.
 
     Returns:
-      The `Reproduction`. ``data``: ``etas`` (loss -> weights), ``eig_ours`` /
-      ``eig_paper`` (loss -> ``(len(etas), 2)`` complex), ``locus`` (loss ->
-      ``(200, 2)``: the closed form on a fine grid of ``eta``), ``fields`` ((loss, eta)
-      label -> ``{"x", "y", "u", "v"}``), ``paths`` and ``distance`` (label ->
-      GD run), ``rate_paper`` / ``rate_ours`` / ``rate_empirical`` (label -> rate),
-      ``verdicts`` and the settings.
+      The `Reproduction`. `data`: `etas` (loss -> weights), `eig_ours` /
+      `eig_paper` (loss -> `(len(etas), 2)` complex), `locus` (loss ->
+      `(200, 2)`: the closed form on a fine grid of `eta`), `fields` ((loss, eta)
+      label -> `{"x", "y", "u", "v"}`), `paths` and `distance` (label ->
+      GD run), `rate_paper` / `rate_ours` / `rate_empirical` (label -> rate),
+      `verdicts` and the settings.
     """
     steps = 400 if quick else 1000
     etas = {

@@ -1,52 +1,52 @@
 """Schäfer & Anandkumar (2019): competitive gradient descent and strong interactions.
 
 Reproduces Figures 2 and 3 of Schäfer, Anandkumar 2019, *Competitive Gradient
-Descent* (NeurIPS; code github.com/f-t-s/CGD, ``bilinear_strong.jl``,
-``quadratic_equi.jl``): on ``f(x, y) = alpha x^T y`` (``x`` minimises, ``y``
-maximises; scalars, start ``(0.5, 0.5)``, ``eta = 0.2``, ``gamma = 1``,
-``alpha in {1, 3, 6}``) the first 50 iterations of GDA, LCGD, SGA (ConOpt; the two
+Descent* (NeurIPS; code github.com/f-t-s/CGD, `bilinear_strong.jl`,
+`quadratic_equi.jl`): on `f(x, y) = alpha x^T y` (`x` minimises, `y`
+maximises; scalars, start `(0.5, 0.5)`, `eta = 0.2`, `gamma = 1`,
+`alpha in {1, 3, 6}`) the first 50 iterations of GDA, LCGD, SGA (ConOpt; the two
 coincide on a bilinear game), OGDA and CGD, and on the separable problems
-``f = alpha (x^2 - y^2)`` (convergence wanted) and ``f = alpha (-x^2 + y^2)``
+`f = alpha (x^2 - y^2)` (convergence wanted) and `f = alpha (-x^2 + y^2)`
 (divergence wanted) the distance to the origin over 100 iterations.
 
-The update rules, as in Section 3 of the paper and ``optimizers_abstract.jl``
-(``g = -f``; ``D_xy`` the mixed second derivatives):
+The update rules, as in Section 3 of the paper and `optimizers_abstract.jl`
+(`g = -f`; `D_xy` the mixed second derivatives):
 
-* GDA: ``Delta x = -eta grad_x f``;
-* LCGD: ``Delta x = -eta (grad_x f - eta D_xy f grad_y g)``;
-* SGA / ConOpt: ``Delta x = -eta (grad_x f - gamma D_xy f grad_y g
-  + gamma D_xx f grad_x f)`` (the last term is ConOpt's; 0 on bilinear games);
-* OGDA: ``x <- x - 2 eta grad_x f(w_k) + eta grad_x f(w_{k-1})`` (memory starts at 0);
-* CGD (Section 2): ``Delta x = -eta (I - eta^2 D_xy f D_yx g)^-1
-  (grad_x f - eta D_xy f grad_y g)`` and the same for ``y``.
+* GDA: `Delta x = -eta grad_x f`;
+* LCGD: `Delta x = -eta (grad_x f - eta D_xy f grad_y g)`;
+* SGA / ConOpt: `Delta x = -eta (grad_x f - gamma D_xy f grad_y g
+  + gamma D_xx f grad_x f)` (the last term is ConOpt's; 0 on bilinear games);
+* OGDA: `x <- x - 2 eta grad_x f(w_k) + eta grad_x f(w_{k-1})` (memory starts at 0);
+* CGD (Section 2): `Delta x = -eta (I - eta^2 D_xy f D_yx g)^-1
+  (grad_x f - eta D_xy f grad_y g)` and the same for `y`.
 
-Closed forms (linear maps; ``z`` the update's multiplier along one mode). On
-``alpha x y`` the descent field is ``(alpha y, -alpha x)``, with eigenvalues
-``lambda = +-i alpha``:
+Closed forms (linear maps; `z` the update's multiplier along one mode). On
+`alpha x y` the descent field is `(alpha y, -alpha x)`, with eigenvalues
+`lambda = +-i alpha`:
 
-* GDA ``|1 - eta lambda| = sqrt(1 + eta^2 alpha^2) > 1`` for every ``eta``;
-* LCGD ``|1 - eta^2 alpha^2 -+ i eta alpha|``; SGA/ConOpt
-  ``|1 - eta gamma alpha^2 -+ i eta alpha|``;
-* OGDA the largest root modulus of ``mu^2 - (1 - 2 z) mu - z``, ``z = i eta alpha``;
-* CGD: the Section 2 update is ``(x, y) <- (x - eta alpha y, y + eta alpha x) /
-  (1 + eta^2 alpha^2)``, the rotation-contraction with multipliers
-  ``(1 +- i eta alpha) / (1 + eta^2 alpha^2)`` of modulus
-  ``1 / sqrt(1 + eta^2 alpha^2) < 1``: CGD converges for every step size, faster
+* GDA `|1 - eta lambda| = sqrt(1 + eta^2 alpha^2) > 1` for every `eta`;
+* LCGD `|1 - eta^2 alpha^2 -+ i eta alpha|`; SGA/ConOpt
+  `|1 - eta gamma alpha^2 -+ i eta alpha|`;
+* OGDA the largest root modulus of `mu^2 - (1 - 2 z) mu - z`, `z = i eta alpha`;
+* CGD: the Section 2 update is `(x, y) <- (x - eta alpha y, y + eta alpha x) /
+  (1 + eta^2 alpha^2)`, the rotation-contraction with multipliers
+  `(1 +- i eta alpha) / (1 + eta^2 alpha^2)` of modulus
+  `1 / sqrt(1 + eta^2 alpha^2) < 1`: CGD converges for every step size, faster
   the stronger the interaction.
 
-On the separable problems ``D_xy f = 0``: GDA, LCGD, SGA and CGD are the same map
-(one curve in the paper's Figure 3), with multiplier ``1 - 2 eta s alpha``
-(``s = +1`` convex-concave, ``-1`` concave-convex); ConOpt
-``1 - eta (2 s alpha + 4 gamma alpha^2)``; OGDA the roots above with
-``z = 2 eta s alpha``.
+On the separable problems `D_xy f = 0`: GDA, LCGD, SGA and CGD are the same map
+(one curve in the paper's Figure 3), with multiplier `1 - 2 eta s alpha`
+(`s = +1` convex-concave, `-1` concave-convex); ConOpt
+`1 - eta (2 s alpha + 4 gamma alpha^2)`; OGDA the roots above with
+`z = 2 eta s alpha`.
 
-Ours: `gamedyn.dynamics` rules ``simultaneous``, ``sga`` (``lam = eta``, no
-alignment: LCGD), ``consensus`` (``gamma``), ``optimistic`` and ``cgd``, all with
-``optax.sgd(eta)`` in float64; `gamedyn.analysis.spectral_radius` of each step map,
-`gamedyn.outcomes` for verdicts and rates. The runs at ``alpha = 1, 3, 6`` last 600,
-120 and 50 steps (:data:`STEPS`), so that CGD stays far above round-off: below
-``~1e-16`` gamedyn's GMRES solve returns its initial guess (the LCGD step).
-``quick`` runs the panels of ``alpha = 6`` only (Figure 2's strong interaction,
+Ours: `gamedyn.dynamics` rules `simultaneous`, `sga` (`lam = eta`, no
+alignment: LCGD), `consensus` (`gamma`), `optimistic` and `cgd`, all with
+`optax.sgd(eta)` in float64; `gamedyn.analysis.spectral_radius` of each step map,
+`gamedyn.outcomes` for verdicts and rates. The runs at `alpha = 1, 3, 6` last 600,
+120 and 50 steps (`STEPS`), so that CGD stays far above round-off: below
+`~1e-16` gamedyn's GMRES solve returns its initial guess (the LCGD step).
+`quick` runs the panels of `alpha = 6` only (Figure 2's strong interaction,
 where only CGD converges; Figure 3's convex-concave problem) and skips the rates
 against the step size, with the same tolerances: the games are tiny, the time goes
 into compiling each rule.
@@ -76,20 +76,20 @@ ENTRY = Entry(
 )
 
 ETA = 0.2
-"""The step size ``eta`` of every method (Figures 2 and 3)."""
+"""The step size `eta` of every method (Figures 2 and 3)."""
 
 GAMMA = 1.0
-"""ConOpt's / SGA's ``gamma`` (Figures 2 and 3)."""
+"""ConOpt's / SGA's `gamma` (Figures 2 and 3)."""
 
 ALPHAS = (1.0, 3.0, 6.0)
 """The interaction strengths of the panels."""
 
 START = (0.5, 0.5)
-"""The start ``(x0, y0)`` of every run."""
+"""The start `(x0, y0)` of every run."""
 
 STEPS = {1.0: 600, 3.0: 120, 6.0: 50}
-"""Steps of the runs judged and fitted at each ``alpha``: CGD's distance stays
-above ``1e-10`` (below ``~1e-16`` gamedyn's GMRES returns its initial guess, the
+"""Steps of the runs judged and fitted at each `alpha`: CGD's distance stays
+above `1e-10` (below `~1e-16` gamedyn's GMRES returns its initial guess, the
 LCGD step, so the runs stop short of round-off)."""
 
 METHODS = ("GDA", "LCGD", "SGA", "OGDA", "CGD")
@@ -119,7 +119,7 @@ def _ogda_root(z: complex) -> float:
 
 
 def bilinear_rate(method: str, eta: float, alpha: float) -> float:
-    """The closed-form rate per step on ``alpha x y`` (module docstring)."""
+    """The closed-form rate per step on `alpha x y` (module docstring)."""
     a = eta * alpha
     if method == "GDA":
         return float(np.sqrt(1.0 + a**2))
@@ -135,7 +135,7 @@ def bilinear_rate(method: str, eta: float, alpha: float) -> float:
 
 
 def separable_rate(method: str, eta: float, alpha: float, sign: float) -> float:
-    """The closed-form rate on ``sign alpha (x^2 - y^2)`` (module docstring)."""
+    """The closed-form rate on `sign alpha (x^2 - y^2)` (module docstring)."""
     if method in ("GDA", "LCGD", "SGA", "CGD"):
         return float(abs(1.0 - 2.0 * eta * sign * alpha))
     if method == "ConOpt":
@@ -153,16 +153,16 @@ def run(quick: bool = False) -> Reproduction:
     """Recomputes Figures 2 and 3 and the CGD rate of Section 2.
 
     Args:
-      quick: the ``alpha = 6`` panels only (where only CGD converges), Figure 3's
+      quick: the `alpha = 6` panels only (where only CGD converges), Figure 3's
         convex-concave problem only, and no rates against the step size.
 
     Returns:
-      The `Reproduction`. ``data``: ``alphas`` (the panels computed), ``paths``
-      (alpha -> method -> ``(51, 2)``), ``separable`` (``"convex-concave"`` /
-      ``"concave-convex"`` -> alpha -> method -> ``(101,)`` distances),
-      ``radius_ours`` / ``radius_closed`` (alpha -> method -> rate), ``eta_grid``
-      with ``grid_closed`` and (full setting) ``grid_ours`` (method -> rates on
-      ``x y`` at each step size), and the settings.
+      The `Reproduction`. `data`: `alphas` (the panels computed), `paths`
+      (alpha -> method -> `(51, 2)`), `separable` (`"convex-concave"` /
+      `"concave-convex"` -> alpha -> method -> `(101,)` distances),
+      `radius_ours` / `radius_closed` (alpha -> method -> rate), `eta_grid`
+      with `grid_closed` and (full setting) `grid_ours` (method -> rates on
+      `x y` at each step size), and the settings.
     """
     alphas = (6.0,) if quick else ALPHAS
     problems = (("convex-concave", 1.0),)

@@ -1,4 +1,4 @@
-"""Figures of the ``balduzzi2018`` gallery entry (SGA on two-player games)."""
+"""Figures of the `balduzzi2018` gallery entry (SGA on two-player games)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ STYLES = {
 
 
 def figures(rep: Reproduction) -> dict[str, Figure]:
-    """``games``: one panel per game, the runs over the game's descent field."""
+    """`games`: one panel per game, the runs over the game's descent field."""
     panels = rep.data["panels"]
     fig, axes = _common.figure(2, 2, width=4.6, height=4.4)
     for ax, letter, p in zip(axes.ravel(), "abcd", panels.values()):

@@ -1,6 +1,6 @@
-"""Figures of the ``berard2020`` entry: path-angle and spectra at the start and at
+"""Figures of the `berard2020` entry: path-angle and spectra at the start and at
 the end of training (Berard et al. 2020, in the layout of their
-``plot_path_tools.py``)."""
+`plot_path_tools.py`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ WHEN = {"start": ("tab:gray", "o", "start of training"), "end": ("tab:red", "s",
 
 
 def path_angle(rep: Reproduction) -> Figure:
-    """Their path-angle plot: the cosine above, ``||xi||`` (log scale) below, on a
-    shared ``alpha`` axis, sign changes of the cosine dashed."""
+    """Their path-angle plot: the cosine above, `||xi||` (log scale) below, on a
+    shared `alpha` axis, sign changes of the cosine dashed."""
     d = rep.data
     alpha = np.asarray(d["alpha"], float)
     cos = np.asarray(d["cosine"], float)

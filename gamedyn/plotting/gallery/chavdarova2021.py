@@ -1,4 +1,4 @@
-"""Figures of the ``chavdarova2021`` entry: lookahead-minmax on the bilinear game
+"""Figures of the `chavdarova2021` entry: lookahead-minmax on the bilinear game
 (Chavdarova et al. 2021)."""
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def distance(rep: Reproduction) -> Figure:
 
 
 def rate_vs_k(rep: Reproduction) -> Figure:
-    """LA-GDA's rate per step against ``k``: the closed form and gamedyn's."""
+    """LA-GDA's rate per step against `k`: the closed form and gamedyn's."""
     d = rep.data
     k = np.asarray(d["k_grid"])
     fig = Figure(figsize=(5.4, 3.9))

@@ -1,4 +1,4 @@
-"""Figures of the ``daskalakis2018`` gallery entry (GD vs OMD on bilinear games)."""
+"""Figures of the `daskalakis2018` gallery entry (GD vs OMD on bilinear games)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ OMD = "optimistic (OMD)"
 
 
 def figures(rep: Reproduction) -> dict[str, Figure]:
-    """``bilinear``: (a) GD and OMD along the top singular pair of ``A``, (b) the
+    """`bilinear`: (a) GD and OMD along the top singular pair of `A`, (b) the
     last iterate's distance with the closed-form rates, (c) the rates against the
     step size, closed form and gamedyn's."""
     d = rep.data

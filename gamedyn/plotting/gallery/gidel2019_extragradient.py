@@ -1,4 +1,4 @@
-"""Figures of the ``gidel2019_extragradient`` gallery entry."""
+"""Figures of the `gidel2019_extragradient` gallery entry."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ NAMES = {
 
 
 def figures(rep: Reproduction) -> dict[str, Figure]:
-    """``bilinear``: (a) the iterates and their uniform averages in the
-    ``(theta, phi)`` plane (markers every 20 iterations, as in the paper's Figure 1),
-    (b) their distances to the equilibrium against the step, with ``1/t`` and the
+    """`bilinear`: (a) the iterates and their uniform averages in the
+    `(theta, phi)` plane (markers every 20 iterations, as in the paper's Figure 1),
+    (b) their distances to the equilibrium against the step, with `1/t` and the
     closed-form rates."""
     d = rep.data
     labels = []

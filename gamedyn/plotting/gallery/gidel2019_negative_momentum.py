@@ -1,4 +1,4 @@
-"""Figures of the ``gidel2019_negative_momentum`` gallery entry."""
+"""Figures of the `gidel2019_negative_momentum` gallery entry."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from gamedyn.plotting.gallery import _common
 
 
 def figures(rep: Reproduction) -> dict[str, Figure]:
-    """``momentum``: (a) the rate per step against the momentum ``beta`` for
+    """`momentum`: (a) the rate per step against the momentum `beta` for
     simultaneous and alternating steps (closed form and gamedyn), the optimal
-    negative momentum marked; (b) trajectories in the ``(theta, phi)`` plane."""
+    negative momentum marked; (b) trajectories in the `(theta, phi)` plane."""
     d = rep.data
     fig, axes = _common.figure(2, width=5.0, height=4.4)
     a, b = axes[0]

@@ -1,4 +1,4 @@
-"""Figures of the ``lin2018_pacgan`` entry: PacGAN's Table 1 with our rows beside
+"""Figures of the `lin2018_pacgan` entry: PacGAN's Table 1 with our rows beside
 the published ones, and the samples of each trained generator (Lin et al. 2018)."""
 
 from __future__ import annotations

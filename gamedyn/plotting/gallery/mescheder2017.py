@@ -1,4 +1,4 @@
-"""Figures of the ``mescheder2017`` gallery entry (consensus optimization)."""
+"""Figures of the `mescheder2017` gallery entry (consensus optimization)."""
 
 from __future__ import annotations
 
@@ -145,8 +145,8 @@ def _mog(m: dict) -> Figure:
 
 
 def figures(rep: Reproduction) -> dict[str, Figure]:
-    """``eigenvalues`` (before/after consensus on the bilinear game, and the
-    imaginary-to-real ratio against ``gamma``) and, in the full setting, ``mog``
+    """`eigenvalues` (before/after consensus on the bilinear game, and the
+    imaginary-to-real ratio against `gamma`) and, in the full setting, `mog`
     (samples of both rules at the snapshots)."""
     out = {"eigenvalues": _eigenvalues(rep.data)}
     if "mog" in rep.data:

@@ -1,4 +1,4 @@
-"""Figures of the ``mescheder2018`` gallery entry (the Dirac-GAN study)."""
+"""Figures of the `mescheder2018` gallery entry (the Dirac-GAN study)."""
 
 from __future__ import annotations
 
@@ -95,8 +95,8 @@ def _spectra(spectra: dict) -> Figure:
 
 
 def figures(rep: Reproduction) -> dict[str, Figure]:
-    """``fig1_unregularized`` (SimGD and AltGD on the unregularized Dirac-GAN),
-    ``fig2_altgd`` and ``fig3_simgd`` (every method), ``eigenvalues`` (the closed
+    """`fig1_unregularized` (SimGD and AltGD on the unregularized Dirac-GAN),
+    `fig2_altgd` and `fig3_simgd` (every method), `eigenvalues` (the closed
     forms against gamedyn's spectra)."""
     runs = rep.data["runs"]
     fig1, axes = _common.figure(2, width=3.6, height=3.9)

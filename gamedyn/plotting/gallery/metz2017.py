@@ -1,4 +1,4 @@
-"""Figures of the ``metz2017`` entry: Figure 2 of Metz et al. (2017), the
+"""Figures of the `metz2017` entry: Figure 2 of Metz et al. (2017), the
 generator's samples over training with and without unrolling, beside the target."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def fig2_samples(rep: Reproduction) -> Figure:
 
 
 def modes(rep: Reproduction) -> Figure:
-    """Modes covered over training (one line per seed) for each ``K``."""
+    """Modes covered over training (one line per seed) for each `K`."""
     d = rep.data
     steps = np.asarray(d["steps"])
     labels = {

@@ -1,4 +1,4 @@
-"""Figures of the ``nagarajan2017`` entry: the generator's gradient penalty on the
+"""Figures of the `nagarajan2017` entry: the generator's gradient penalty on the
 Dirac-GAN (Nagarajan & Kolter 2017)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Figures of the ``schaefer2019`` entry: Figures 2 and 3 of Schäfer & Anandkumar
+"""Figures of the `schaefer2019` entry: Figures 2 and 3 of Schäfer & Anandkumar
 (2019), and the rates of the updates against the step size."""
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ def _enc(method: str) -> dict:
 
 
 def _key(table: dict, alpha: float):
-    """``table[alpha]``, whether the keys are floats or (from JSON) strings."""
+    """`table[alpha]`, whether the keys are floats or (from JSON) strings."""
     return table[alpha] if alpha in table else table[str(alpha)]
 
 
 def fig2_bilinear(rep: Reproduction) -> Figure:
-    """Figure 2: the first 50 iterates of every method on ``alpha x^T y``."""
+    """Figure 2: the first 50 iterates of every method on `alpha x^T y`."""
     d = rep.data
     alphas = d["alphas"]
     fig = Figure(figsize=(3.3 * len(alphas), 3.6))
@@ -119,7 +119,7 @@ def fig3_separable(rep: Reproduction) -> Figure:
 
 
 def rates(rep: Reproduction) -> Figure:
-    """The rate per step of every method on ``x y`` against the step size."""
+    """The rate per step of every method on `x y` against the step size."""
     d = rep.data
     h = np.asarray(d["eta_grid"], float)
     fig = Figure(figsize=(5.6, 4.0))
