@@ -14,6 +14,12 @@ Kubernetes); without either, :func:`initialize` does nothing and the run is an
 ordinary single-process one. On CPUs, cross-process collectives use gloo
 (``jax_cpu_collectives_implementation``).
 
+Work that is not a grid (several seeds of one training run, carried from chunk to
+chunk) is split the same way with three helpers: :func:`check_devices` (all global
+devices by default), :func:`put` (a host value, the same on every process, laid out
+on a mesh without communicating) and :func:`gather` (a result, whole, on every
+process); ``gamedyn.experiments.mog.run`` is built on them.
+
 Example (each of two processes, ``--process-id`` 0 and 1)::
 
     import gamedyn as gd
@@ -32,6 +38,8 @@ import time
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from gamedyn._validate import check_int
 
@@ -214,3 +222,127 @@ def is_writer() -> bool:
     :func:`initialize`: it starts JAX's backend.
     """
     return jax.process_index() == 0
+
+
+def check_devices(devices: Any = None) -> tuple[jax.Device, ...]:
+    """The devices a run is spread over: all of every process's by default.
+
+    Args:
+      devices: a sequence of distinct jax devices, one device, or None for
+        :func:`jax.devices` (every process's devices once :func:`initialize` has
+        joined a run; ``jax.local_devices()`` keeps a process to its own).
+
+    Returns:
+      The devices, as a tuple.
+
+    Raises:
+      ValueError: naming ``devices`` when it is empty, holds something else than
+        jax devices, or repeats one.
+    """
+    if devices is None:
+        return tuple(jax.devices())
+    if isinstance(devices, jax.Device):
+        return (devices,)
+    try:
+        devices = tuple(devices)
+    except TypeError:
+        raise ValueError(
+            f"devices: expected a sequence of jax devices, got {type(devices).__name__}"
+        ) from None
+    if not devices or not all(isinstance(d, jax.Device) for d in devices):
+        raise ValueError(
+            "devices: expected a non-empty sequence of jax devices (e.g. "
+            f"jax.devices()), got {devices!r}"
+        )
+    if len(set(devices)) != len(devices):
+        raise ValueError("devices: expected distinct devices, got repeats")
+    return devices
+
+
+def put(value: Any, sharding: jax.sharding.Sharding) -> jax.Array:
+    """A host value laid out by ``sharding``, each process placing its own shards.
+
+    Every process of a multi-process run calls it with the same value (seeds, a
+    chunk's offset: values computed alike everywhere) and supplies the shards of
+    its own devices, without communicating; nothing checks that the values agree
+    (:func:`jax.device_put` would, with a collective). On one process it is
+    :func:`jax.device_put`. PRNG keys travel as their key data.
+
+    Args:
+      value: a NumPy array, scalar or (fully addressable) jax array, or a PRNG key
+        array; converted to JAX's dtype (float32 without x64).
+      sharding: where the global array lives, e.g. a
+        :class:`jax.sharding.NamedSharding` of a mesh over :func:`check_devices`.
+
+    Returns:
+      A global :class:`jax.Array` of ``value``'s shape.
+    """
+    if sharding.is_fully_addressable or (
+        isinstance(value, jax.Array) and not value.is_fully_addressable
+    ):
+        return jax.device_put(value, sharding)
+    if isinstance(value, jax.Array) and jnp.issubdtype(
+        value.dtype, jax.dtypes.prng_key
+    ):
+        data = put(jax.random.key_data(value), sharding)
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(value))
+    host = np.asarray(value)
+    host = host.astype(jax.dtypes.canonicalize_dtype(host.dtype))
+    return jax.make_array_from_callback(host.shape, sharding, lambda i: host[i])
+
+
+def _identity(tree: Any) -> Any:
+    return tree
+
+
+def gather(tree: Any) -> Any:
+    """``tree`` with every leaf whole, as NumPy, on this process.
+
+    The leaves spread over the devices of several processes are all-gathered in one
+    program (every one re-laid out as replicated, as
+    :func:`jax.experimental.multihost_utils.process_allgather` does leaf by leaf):
+    a collective, which every process calls with a tree of the same structure and
+    shapes; the program is compiled once per structure. A leaf this process holds
+    entirely is copied from its devices (never concatenated with other processes'
+    copies).
+
+    Args:
+      tree: a pytree of :class:`jax.Array` (not PRNG keys: gather their
+        :func:`jax.random.key_data`).
+
+    Returns:
+      The same pytree with the global NumPy arrays as leaves.
+
+    Raises:
+      ValueError: naming ``tree`` when a leaf is an array of PRNG keys.
+    """
+    leaves, structure = jax.tree.flatten(tree)
+    for leaf in leaves:
+        dtype = getattr(leaf, "dtype", None)
+        if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key):
+            raise ValueError(
+                "tree: expected arrays, got PRNG keys; gather "
+                "jax.random.key_data(keys) instead"
+            )
+    out = [
+        leaf
+        if not getattr(leaf, "is_fully_addressable", True)
+        else np.asarray(jax.device_get(leaf))
+        for leaf in leaves
+    ]
+    spread = [i for i, leaf in enumerate(out) if isinstance(leaf, jax.Array)]
+    on_mesh = [
+        i for i in spread if isinstance(out[i].sharding, jax.sharding.NamedSharding)
+    ]
+    if on_mesh:
+        replicated = jax.sharding.PartitionSpec()
+        whole = [out[i].sharding.update(spec=replicated) for i in on_mesh]
+        gathered = jax.jit(_identity, out_shardings=whole)([out[i] for i in on_mesh])
+        for i, x in zip(on_mesh, gathered):
+            out[i] = np.asarray(x.addressable_data(0))
+    for i in spread:  # other shardings: one collective each
+        if isinstance(out[i], jax.Array):
+            from jax.experimental import multihost_utils
+
+            out[i] = multihost_utils.process_allgather(out[i], tiled=True)
+    return jax.tree.unflatten(structure, out)

@@ -1,23 +1,27 @@
-"""gamedyn.sweep across real processes joined by jax.distributed (gloo on CPU).
+"""gamedyn.sweep and a multi-seed GAN across real processes joined by jax.distributed.
 
 ``test_sweeps_across_processes`` starts 2 and 4 Python processes on this machine,
 2 CPU devices each (``XLA_FLAGS``), joined by :func:`gamedyn.distributed.initialize`
-through a coordinator on a free local port: the 4 processes get the coordinator,
-count and id as arguments, the 2 processes find them in an emulated SLURM ``srun``
-environment, as a cluster launcher sets it. Every process runs a 5 x 3 Dirac-GAN
-phase diagram (:func:`gamedyn.experiments.dirac_sweep.run`) in float64, a grid that
-divides neither 4 nor 8 devices; the 2 processes also run a chunked grid with seeds
-as an axis (:func:`gamedyn.sweep_keys`), a 3-seed mixture-of-Gaussians GAN and a
-sweep on their own devices only. What every process receives must equal a
-single-process run (no jax.distributed, 2 devices) to the last bit: the reference
-evaluates as many configurations per device and call as the runs compared with it
-(its ``chunk_size``), so its per-device programs are theirs. (On one device, XLA
-compiles the GAN's programs differently: they agree to ~1e-8 only.)
+through a coordinator on a free local port (gloo collectives): the 4 processes get
+the coordinator, count and id as arguments, the 2 processes find them in an
+emulated SLURM ``srun`` environment, as a cluster launcher sets it. Every process
+runs a 5 x 3 Dirac-GAN phase diagram (:func:`gamedyn.experiments.dirac_sweep.run`)
+in float64, a grid that divides neither 4 nor 8 devices; the 2 processes also run a
+chunked grid with seeds as an axis (:func:`gamedyn.sweep_keys`), a 3-seed
+mixture-of-Gaussians GAN (:func:`gamedyn.experiments.mog.run`, the seeds padded to
+the 4 devices) and a sweep on their own devices only. What every process receives
+must equal a single-process run (no jax.distributed, 4 devices) to the last bit:
+the reference evaluates as many configurations (seeds) per device and call as the
+runs compared with it, so its per-device programs are theirs. (On one device, XLA
+compiles the GAN's programs differently: they agree to ~1e-8 only.) The reference
+also trains the GAN's seeds in another order, which must permute its results.
 
 The workers compile with ``--xla_backend_optimization_level=0`` (LLVM's
 optimizations off, in the reference too): compiles are 5x faster and the programs
-compared are the same. A worker that fails or hangs fails the test with its output;
-every process is killed before the test ends.
+compared are the same. The reference process starts once per module and runs
+while the first test's processes do (its compiles use the core they leave idle). A
+worker that fails or hangs fails the test with its output; every process is killed
+before the test ends.
 """
 
 from __future__ import annotations
@@ -48,7 +52,6 @@ WORKER = textwrap.dedent(
     import gamedyn as gd
     from gamedyn import distributed
     from gamedyn.experiments import dirac_sweep, mog
-    from gamedyn.metrics.modes import mode_counts
 
     out, tasks, how = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
     cpu = {"import": time.process_time()}
@@ -75,16 +78,11 @@ WORKER = textwrap.dedent(
         traj = gd.simulate(dyn, game.init(None), 40, key=key, every=10)
         return {"final": jax.numpy.stack(traj.final), "params": traj.params}
 
-    exp = mog.build(mog.Config(hidden=16, g_layers=2, d_layers=1, batch_size=64), 20)
+    gan = mog.Config(hidden=8, batch_size=16, latent_dim=2, g_layers=1, d_layers=1)
 
-    def gan(key):  # one seed of a small mixture-of-Gaussians GAN, 20 steps
-        traj = gd.simulate(exp.dynamics, exp.game.init(key), 20, key=key, every=10,
-                           record_params=False, metrics=("losses",), game=exp.game)
-        z = exp.sample_noise(jax.random.fold_in(key, 99), 256)
-        x = exp.generator.apply({"params": traj.state.average[0]}, z)
-        return {"samples": x, "losses": traj.metrics["losses"],
-                "counts": mode_counts(x, exp.mixture.centers, exp.mixture.std),
-                "diverged_step": traj.diverged_step}
+    def gan_run(seeds):  # a small mixture-of-Gaussians GAN, the seeds split
+        result = mog.run(gan, steps=4, seeds=seeds, snapshots=2, num_plot=8)
+        return result._replace(seconds=0.0)._asdict()
 
     def study_run(width=None):  # None: the default chunk, all configs at once
         chunk = study.chunk_size if width is None else width * jax.device_count()
@@ -95,7 +93,8 @@ WORKER = textwrap.dedent(
         "study2": lambda: study_run(2),
         "study4": lambda: study_run(4),
         "keys": lambda: sweep(noisy, {"key": gd.sweep_keys(0, 3), "lr": lr}),
-        "mog": lambda: sweep(gan, {"key": gd.sweep_keys(1, 3)}),
+        "mog": lambda: gan_run(3),
+        "mog_permuted": lambda: gan_run((2, 0, 1)),  # the same programs, reused
         "local": lambda: sweep(  # each process alone on its own devices
             dirac_sweep.dirac_run("optimistic", num_steps=40, every=4, start=start),
             {"lr": lr, "gamma": gamma},
@@ -156,6 +155,60 @@ def worker_env(devices: int, **extra: str) -> dict[str, str]:
     return env
 
 
+class Processes:
+    """One process per command, all started at once, their output in ``logs``.
+
+    :meth:`wait` waits until every one has exited and fails the test with the
+    output of the first that failed or hung; :meth:`kill` ends those still running.
+    """
+
+    def __init__(self, commands: list[list[str]], envs: list[dict], logs) -> None:
+        self.logs, self.procs, self.files = logs, [], []
+        self.t0 = time.perf_counter()
+        try:
+            for i, (command, env) in enumerate(zip(commands, envs)):
+                self.files.append(open(logs / f"log{i}.txt", "w"))  # noqa: SIM115
+                self.procs.append(
+                    subprocess.Popen(
+                        [sys.executable, *command],
+                        env=env,
+                        stdout=self.files[-1],
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        except BaseException:
+            self.kill()
+            raise
+
+    def wait(self) -> float:
+        """The wall-clock seconds from the start until the last process exited."""
+        n = len(self.procs)
+        try:
+            for i, proc in enumerate(self.procs):
+                left = max(1.0, TIMEOUT - (time.perf_counter() - self.t0))
+                try:
+                    proc.wait(timeout=left)
+                except subprocess.TimeoutExpired:
+                    pytest.fail(f"process {i} of {n} timed out after {TIMEOUT} s")
+                if proc.returncode != 0:
+                    log = (self.logs / f"log{i}.txt").read_text()
+                    pytest.fail(
+                        f"process {i} of {n} exited with {proc.returncode}:\n"
+                        f"{log[-4000:]}"
+                    )
+        finally:
+            self.kill()
+        return time.perf_counter() - self.t0
+
+    def kill(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for f in self.files:
+            f.close()
+
+
 def launch(commands: list[list[str]], envs: list[dict], logs) -> float:
     """Runs one process per command, all at once, until every one has exited.
 
@@ -165,39 +218,7 @@ def launch(commands: list[list[str]], envs: list[dict], logs) -> float:
     Fails the test with the output of the first process that failed or hung, after
     killing every process.
     """
-    procs, files = [], []
-    t0 = time.perf_counter()
-    try:
-        for i, (command, env) in enumerate(zip(commands, envs)):
-            files.append(open(logs / f"log{i}.txt", "w"))  # noqa: SIM115
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, *command],
-                    env=env,
-                    stdout=files[-1],
-                    stderr=subprocess.STDOUT,
-                )
-            )
-        for i, proc in enumerate(procs):
-            left = max(1.0, TIMEOUT - (time.perf_counter() - t0))
-            try:
-                proc.wait(timeout=left)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"process {i} of {len(procs)} timed out after {TIMEOUT} s")
-            if proc.returncode != 0:
-                log = (logs / f"log{i}.txt").read_text()
-                pytest.fail(
-                    f"process {i} of {len(procs)} exited with {proc.returncode}:\n"
-                    f"{log[-4000:]}"
-                )
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        for f in files:
-            f.close()
-    return time.perf_counter() - t0
+    return Processes(commands, envs, logs).wait()
 
 
 def load(folder, i: int) -> tuple[dict, dict]:
@@ -225,26 +246,48 @@ def assert_same(got: dict, want: dict, what: str) -> None:
 
 
 # What each run computes: 4 processes on 2 cores compile 4 times each program, so
-# they run the study only (the GAN alone compiles for 8 CPU-seconds).
+# they run the study only (the GAN alone compiles for 4 CPU-seconds).
 TASKS = {2: ("study", "keys", "mog", "local"), 4: ("study",)}
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """The worker's results in one process on 2 devices, without jax.distributed.
+    """The worker's results in one process on 4 devices, without jax.distributed.
 
     The Dirac-GAN study at 2 and 4 configurations per device: as spread over the 8
-    devices of 4 processes and the 4 of 2 processes.
+    devices of 4 processes and the 4 of 2 processes; the GAN's 3 seeds, one per
+    device, as over the 4 devices of 2 processes. The process starts here and runs
+    while the first test starts its own; calling the fixture's value waits for it.
     """
     root = tmp_path_factory.mktemp("single")
     (root / "worker.py").write_text(WORKER)
-    tasks = "study2,study4,keys,mog,local"
-    launch(
-        [[str(root / "worker.py"), str(root), tasks, "single"]], [worker_env(2)], root
-    )
+    tasks = "study2,study4,keys,mog,mog_permuted,local"
+    command = [str(root / "worker.py"), str(root), tasks, "single"]
+    alone = Processes([command], [worker_env(4)], root)
+    arrays = {}
+
+    def result() -> dict:
+        if not arrays:
+            alone.wait()
+            arrays.update(check_reference(root))
+        return arrays
+
+    yield result
+    alone.kill()
+
+
+def check_reference(root) -> dict:
     arrays, meta = load(root, 0)
     assert meta["joined"] is False and meta["process_count"] == 1
-    assert meta["devices"] == 2
+    assert meta["devices"] == 4
+    # each seed keeps its own run, wherever it is trained: seeds (2, 0, 1)
+    order = [1, 2, 0]
+    mog, permuted = part(arrays, "mog"), part(arrays, "mog_permuted")
+    assert mog.keys() == permuted.keys()
+    for name, value in mog.items():
+        per_seed = name not in ("['steps']", "['seconds']")
+        got = permuted[name][order] if per_seed else permuted[name]
+        np.testing.assert_array_equal(got, value, name)
     return arrays
 
 
@@ -277,6 +320,7 @@ def test_sweeps_across_processes(n, reference, tmp_path):
         envs = [worker_env(2)] * n
     launch(commands, envs, tmp_path)
 
+    expected = reference()  # the lone process, started with the first test
     width = -(-15 // (2 * n))  # configurations per device of the 5 x 3 study
     for i in range(n):
         got, meta = load(tmp_path, i)
@@ -285,17 +329,18 @@ def test_sweeps_across_processes(n, reference, tmp_path):
         assert meta["devices"] == 2 * n and meta["local_devices"] == 2
         for task in TASKS[n]:
             want = f"study{width}" if task == "study" else task
-            assert_same(part(got, task), part(reference, want), f"process {i}: ")
+            assert_same(part(got, task), part(expected, want), f"process {i}: ")
     # every cell holds its own configuration, not a copy of the padding
     assert got["['study']['outcome']"].shape == (5, 3)
     assert len(np.unique(got["['study']['distance']"])) == 15
     if "keys" in TASKS[n]:
         assert got["['keys']['final']"].shape == (3, 5, 2)
         assert len(np.unique(got["['keys']['final']"][:, :, 0])) == 15
-    if "mog" in TASKS[n]:
-        assert got["['mog']['samples']"].shape == (3, 256, 2)
-        assert got["['mog']['samples']"].dtype == np.float64
-        assert len(np.unique(got["['mog']['losses']"][:, -1, 0])) == 3
+    if "mog" in TASKS[n]:  # 3 seeds, not copies of the padding (a 4th seed)
+        assert got["['mog']['snapshots']"].shape == (3, 3, 8, 2)
+        assert got["['mog']['snapshots']"].dtype == np.float64
+        assert len(np.unique(got["['mog']['snapshots']"][:, -1, 0, 0])) == 3
+        assert got["['mog']['counts']"].shape == (3, 8)
     assert sorted(p.name for p in tmp_path.glob("written_by_*")) == ["written_by_0"]
 
 
@@ -409,3 +454,37 @@ def test_sweep_of_one_process_stays_on_the_host(monkeypatch):
     monkeypatch.setattr(multihost_utils, "process_allgather", refuse)
     out = gd.sweep(lambda a: a * 2.0, {"a": np.arange(3.0)}, devices=jax.devices()[:1])
     np.testing.assert_array_equal(out, [0.0, 2.0, 4.0])
+
+
+def test_check_devices():
+    assert distributed.check_devices() == tuple(jax.devices())
+    device = jax.devices()[0]
+    assert distributed.check_devices(device) == (device,)
+    assert distributed.check_devices([device]) == (device,)
+    for bad, match in [
+        ([], "expected a non-empty sequence of jax devices"),
+        (["cpu"], "expected a non-empty sequence of jax devices"),
+        (3, "expected a sequence of jax devices, got int"),
+        ([device, device], "expected distinct devices, got repeats"),
+    ]:
+        with pytest.raises(ValueError, match=f"^devices: {match}"):
+            distributed.check_devices(bad)
+
+
+def test_put_and_gather_in_one_process():
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.asarray(jax.devices()[:1], dtype=object), ("x",))
+    split = NamedSharding(mesh, PartitionSpec("x"))
+    value = distributed.put(np.arange(4.0), split)
+    assert value.sharding == split and value.dtype == jax.numpy.float32
+    keys = distributed.put(jax.random.split(jax.random.key(0), 4), split)
+    tree = {"a": value * 2, "k": jax.random.key_data(keys)}
+    host = distributed.gather(tree)
+    assert isinstance(host["a"], np.ndarray)
+    np.testing.assert_array_equal(host["a"], [0.0, 2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(
+        host["k"], jax.random.key_data(jax.random.split(jax.random.key(0), 4))
+    )
+    with pytest.raises(ValueError, match="^tree: expected arrays, got PRNG keys"):
+        distributed.gather({"k": keys})

@@ -9,6 +9,11 @@ at a few points of training). The defaults are the best stable configuration fou
 (``docs/gans.md``). The work is :func:`gamedyn.experiments.mog.run`. ``--out`` is
 locked while the command runs (a second command on it stops at once), and a
 directory holding another program's ``metrics.json`` or ``config.json`` is refused.
+
+With ``--coordinator HOST:PORT --num-processes N --process-id I`` (or under a
+cluster launcher such as ``srun``) it is one of several processes joined by
+``jax.distributed``: the seeds are split over the devices of all of them, and
+process 0 alone writes ``--out`` and prints (``docs/multihost.md``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import os
 from io import BytesIO
 
 from gamedyn import io
-from gamedyn.cli import _common
+from gamedyn.cli import _common, _distributed
 from gamedyn.cli._common import UsageError
 from gamedyn.experiments import mog
 
@@ -115,7 +120,7 @@ def register(subparsers) -> None:
         "--seeds",
         type=_common.positive_int,
         default=1,
-        help="number of seeds, trained vmapped in one program",
+        help="number of seeds, vmapped in one program split over all devices",
     )
     p.add_argument(
         "--snapshots",
@@ -125,6 +130,7 @@ def register(subparsers) -> None:
     )
     _common.add_out(p)
     _common.add_output_switches(p)
+    _distributed.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -193,7 +199,12 @@ def _check_foreign(out: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs ``gamedyn mog``: checks every value and ``--out``, trains, writes."""
+    """Runs ``gamedyn mog``: checks every value and ``--out``, trains, writes.
+
+    Under ``jax.distributed`` every process trains its devices' share of the seeds
+    and receives all of them; process 0 (the writer) alone checks, locks and writes
+    ``--out``, prints and draws the progress bar.
+    """
     cfg = config(args)
     if args.snapshots > args.steps:
         raise UsageError(
@@ -205,25 +216,35 @@ def run(args: argparse.Namespace) -> int:
             f"--seeds: the seeds must stay below 2**32, got --seed {args.seed} and "
             f"--seeds {args.seeds}"
         )
+    writer = _distributed.setup(args)  # before any JAX computation
+    if not writer:
+        return _run(args, cfg, writer)
     _common.check_out(args.out)
-    seeds = tuple(range(args.seed, args.seed + args.seeds))
     with io.lock_directory(args.out, name="--out", command="gamedyn mog"):
         _check_foreign(args.out)
-        bar = _common.progress_bar(
-            args.steps, f"mog {cfg.dataset} x{len(seeds)} seeds", not args.no_progress
+        return _run(args, cfg, writer)
+
+
+def _run(args: argparse.Namespace, cfg: mog.Config, writer: bool) -> int:
+    seeds = tuple(range(args.seed, args.seed + args.seeds))
+    shown = writer and not args.no_progress
+    bar = _common.progress_bar(
+        args.steps, f"mog {cfg.dataset} x{len(seeds)} seeds", shown
+    )
+    with bar:
+        result = mog.run(
+            cfg,
+            steps=args.steps,
+            seeds=seeds,
+            snapshots=args.snapshots,
+            progress=_common.bar_callback(bar),
         )
-        with bar:
-            result = mog.run(
-                cfg,
-                steps=args.steps,
-                seeds=seeds,
-                snapshots=args.snapshots,
-                progress=_common.bar_callback(bar),
-            )
-        record = mog.summary(cfg, result, seeds)
-        io.write_json(os.path.join(args.out, "metrics.json"), record)
-        if not args.no_plots:
-            _plot(cfg, result, seeds[0], os.path.join(args.out, "samples.png"))
+    if not writer:  # every process holds every seed's result; process 0 writes it
+        return 0
+    record = mog.summary(cfg, result, seeds)
+    io.write_json(os.path.join(args.out, "metrics.json"), record)
+    if not args.no_plots:
+        _plot(cfg, result, seeds[0], os.path.join(args.out, "samples.png"))
     print(
         f"{cfg.dataset}: modes {record['modes']:.2f}/{record['num_modes']}, high "
         f"quality {100 * record['high_quality']:.1f}%, reverse KL "

@@ -1,8 +1,9 @@
 """The mixture-of-Gaussians mode-collapse benchmark (ring of 8, grid of 25).
 
 Small MLP GANs trained on :mod:`gamedyn.data.mixtures` with a chosen loss,
-regularizer, update rule and optimizer, several seeds vmapped in one program, scored
-on :data:`NUM_EVAL_SAMPLES` samples per seed with the PacGAN / VEEGAN metrics
+regularizer, update rule and optimizer, several seeds vmapped in one program split
+over the devices (of every process, after :func:`gamedyn.distributed.initialize`),
+scored on :data:`NUM_EVAL_SAMPLES` samples per seed with the PacGAN / VEEGAN metrics
 (:func:`gamedyn.metrics.mode_coverage`). :class:`Config` describes one experiment,
 :func:`build` its game and dynamics, :func:`run` trains it and :func:`summary` makes
 the record that ``gamedyn mog`` writes to ``metrics.json``.
@@ -35,7 +36,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from gamedyn import distributed
 from gamedyn import dynamics as _dynamics
 from gamedyn import losses as _losses
 from gamedyn import optimizers as _optimizers
@@ -86,6 +89,9 @@ SCHEDULES = ("constant", "cosine")
 # counts steps in int32), so never the key of a training step.
 _PLOT_STREAM = 2**32 - 1
 _EVAL_STREAM = 2**32 - 2
+
+_AXIS = "seeds"
+"""The mesh axis :func:`run` splits the seeds along."""
 
 
 class Config(NamedTuple):
@@ -315,7 +321,8 @@ class Result(NamedTuple):
       metrics: ``dict`` of ``(seeds,)`` arrays: ``modes``, ``high_quality``,
         ``reverse_kl``.
       diverged: ``(seeds,)`` bool.
-      seconds: wall-clock training time (compilation included).
+      seconds: wall-clock training time, compilation included (a later run of the
+        same configuration with as many seeds reuses the compiled programs).
       params: the final params of every player, leading axis the seeds.
     """
 
@@ -347,49 +354,25 @@ def seed_tuple(seeds: int | Sequence[int]) -> tuple[int, ...]:
     return tuple(check_int(f"seeds[{i}]", s, 0, 2**32 - 1) for i, s in enumerate(seeds))
 
 
-def run(
-    config: Config,
-    *,
-    steps: int = DEFAULT_STEPS,
-    seeds: int | Sequence[int] = 1,
-    snapshots: int = 4,
-    num_plot: int = 500,
-    progress: Callable[[int, int], Any] | None = None,
-) -> Result:
-    """Trains ``config`` for ``steps`` steps on every seed (vmapped, one program).
-
-    The run is split into ``snapshots`` chunks of (nearly) equal length, each one
-    :func:`gamedyn.simulate` call continuing the last (``state``, ``start_step``),
-    so every step ``t`` uses the key ``fold_in(key, t)`` of its seed whatever the
-    chunking: the number of snapshots changes nothing but the snapshots. The final
-    generator (its EMA when ``ema_decay > 0``) is scored on
-    :data:`NUM_EVAL_SAMPLES` samples.
-
-    Args:
-      config: the configuration.
-      steps: training steps (the length of the cosine schedule too).
-      seeds: the number of seeds ``0 .. n-1``, or the seeds themselves.
-      snapshots: number of chunks, i.e. of snapshots after step 0 (at most
-        ``steps``).
-      num_plot: samples per snapshot.
-      progress: called as ``progress(done_steps, steps)`` after each chunk.
-
-    Returns:
-      A :class:`Result`.
-    """
-    steps = check_int("steps", steps, 1)
-    snapshots = check_int("snapshots", snapshots, 1, steps)
-    num_plot = check_int("num_plot", num_plot, 1)
-    seed_list = seed_tuple(seeds)
-    if progress is not None and not callable(progress):
-        raise TypeError(
-            f"progress: expected a callable or None, got {type(progress).__name__}"
-        )
+@functools.lru_cache(maxsize=8)
+def _programs(
+    config: Config, steps: int, num_plot: int, devices: tuple, x64: bool
+) -> tuple:
+    """``(mesh, init, advance, look)`` of :func:`run`: jitted programs over a 1-D
+    mesh of ``devices``, each device vmapping its share of the seeds. Cached (by
+    ``x64`` too: :func:`build` makes arrays of the current dtype), so a run with
+    as many other seeds compiles nothing."""
     exp = build(config, steps)
-    bounds = [i * steps // snapshots for i in range(snapshots + 1)]
-    keys = jax.vmap(jax.random.key)(jnp.asarray(seed_list, jnp.uint32))
+    mesh = Mesh(np.asarray(devices, dtype=object), (_AXIS,))
+    split, whole = PartitionSpec(_AXIS), PartitionSpec()
     m = config.num_generators
     use_ema = config.ema_decay > 0
+
+    def shard(fn, *in_specs):
+        # each device runs fn on its share of the seeds (axis 0 of every array)
+        return jax.shard_map(
+            fn, mesh=mesh, in_specs=in_specs, out_specs=split, check_vma=False
+        )
 
     def samples(g_params, key, n):
         # the uniform mixture of the generators: each sample picks one at random
@@ -401,13 +384,15 @@ def run(
         pick = jax.random.randint(k_pick, (n,), 0, m)
         return xs[pick, jnp.arange(n)]
 
-    @jax.jit
-    def init(keys):
-        params = jax.vmap(exp.game.init)(keys)
+    def keys_of(seeds):
+        return jax.vmap(jax.random.key)(seeds)
+
+    def start_all(seeds):
+        params = jax.vmap(exp.game.init)(keys_of(seeds))
         return params, jax.vmap(exp.dynamics.init)(params)
 
     @functools.partial(jax.jit, static_argnums=4)
-    def advance(params, state, keys, start, length):
+    def advance(params, state, seeds, start, length):
         def one(p, s, k):
             traj = simulate(
                 exp.dynamics,
@@ -421,10 +406,13 @@ def run(
             )
             return traj.final, traj.state, traj.diverged_step
 
-        return jax.vmap(one)(params, state, keys)
+        def local(params, state, seeds, start):
+            return jax.vmap(one)(params, state, keys_of(seeds))
 
-    @jax.jit
-    def look(params, state, keys):
+        return shard(local, split, split, split, whole)(params, state, seeds, start)
+
+    def score(params, state, seeds):
+        keys = keys_of(seeds)
         g = state.average if use_ema else params[:m]
         plot_keys = jax.vmap(lambda k: jax.random.fold_in(k, _PLOT_STREAM))(keys)
         eval_keys = jax.vmap(lambda k: jax.random.fold_in(k, _EVAL_STREAM))(keys)
@@ -436,21 +424,92 @@ def run(
         )(scored)
         return shown, counts
 
-    begin = time.perf_counter()
-    params, state = init(keys)
-    shown, counts = look(params, state, keys)
-    snaps, diverged = [np.asarray(shown)], np.zeros(len(seed_list), bool)
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        params, state, dstep = advance(
-            params, state, keys, jnp.asarray(start, jnp.int32), stop - start
+    init = jax.jit(shard(start_all, split))
+    look = jax.jit(shard(score, split, split, split))
+
+    return mesh, init, advance, look
+
+
+def run(
+    config: Config,
+    *,
+    steps: int = DEFAULT_STEPS,
+    seeds: int | Sequence[int] = 1,
+    snapshots: int = 4,
+    num_plot: int = 500,
+    progress: Callable[[int, int], Any] | None = None,
+    devices: Sequence[jax.Device] | None = None,
+) -> Result:
+    """Trains ``config`` for ``steps`` steps on every seed (vmapped, one program).
+
+    The run is split into ``snapshots`` chunks of (nearly) equal length, each one
+    :func:`gamedyn.simulate` call continuing the last (``state``, ``start_step``),
+    so every step ``t`` uses the key ``fold_in(key, t)`` of its seed whatever the
+    chunking: the number of snapshots changes nothing but the snapshots. The final
+    generator (its EMA when ``ema_decay > 0``) is scored on
+    :data:`NUM_EVAL_SAMPLES` samples.
+
+    The seeds are split over ``devices`` as :func:`gamedyn.sweep` splits
+    configurations: padded to a multiple of the number of devices (repeats of the
+    last seed, dropped from the result), cut along a 1-D mesh
+    (:func:`jax.shard_map`) and vmapped on each device. Each seed's params stay on
+    its device from chunk to chunk; the snapshots, divergence flags, counts and
+    final params are gathered (:func:`gamedyn.distributed.gather`). On several
+    processes (after :func:`gamedyn.distributed.initialize`), every process makes
+    the same call, trains its devices' share and receives every seed's result.
+
+    Args:
+      config: the configuration.
+      steps: training steps (the length of the cosine schedule too).
+      seeds: the number of seeds ``0 .. n-1``, or the seeds themselves.
+      snapshots: number of chunks, i.e. of snapshots after step 0 (at most
+        ``steps``).
+      num_plot: samples per snapshot.
+      progress: called as ``progress(done_steps, steps)`` after each chunk.
+      devices: the devices to split the seeds over; default :func:`jax.devices`
+        (every process's, in a multi-process run).
+
+    Returns:
+      A :class:`Result`.
+    """
+    steps = check_int("steps", steps, 1)
+    snapshots = check_int("snapshots", snapshots, 1, steps)
+    num_plot = check_int("num_plot", num_plot, 1)
+    seed_list = seed_tuple(seeds)
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress: expected a callable or None, got {type(progress).__name__}"
         )
-        diverged |= np.asarray(dstep) >= 0
-        shown, counts = look(params, state, keys)
-        snaps.append(np.asarray(shown))
+    devices = distributed.check_devices(devices)
+    check(config)
+    bounds = [i * steps // snapshots for i in range(snapshots + 1)]
+    num = len(seed_list)
+    padded = seed_list + seed_list[-1:] * (-num % len(devices))
+    mesh, init, advance, look = _programs(
+        config, steps, num_plot, devices, bool(jax.config.jax_enable_x64)
+    )
+
+    def mine(tree):  # every seed's values on this process, without the padding
+        return jax.tree.map(lambda x: x[:num], distributed.gather(tree))
+
+    begin = time.perf_counter()
+    seeds_on = distributed.put(
+        np.asarray(padded, np.uint32), NamedSharding(mesh, PartitionSpec(_AXIS))
+    )
+    replicated = NamedSharding(mesh, PartitionSpec())
+    params, state = init(seeds_on)
+    shown, counts = look(params, state, seeds_on)
+    snaps, diverged = [mine(shown)], np.zeros(num, bool)
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        offset = distributed.put(np.int32(start), replicated)
+        params, state, dstep = advance(params, state, seeds_on, offset, stop - start)
+        diverged |= mine(dstep) >= 0
+        shown, counts = look(params, state, seeds_on)
+        snaps.append(mine(shown))
         if progress is not None:
             progress(stop, steps)
+    counts, params = mine(counts), mine(params)
     seconds = time.perf_counter() - begin
-    counts = np.asarray(counts)
     coverage = coverage_from_counts(jnp.asarray(counts), NUM_EVAL_SAMPLES)
     return Result(
         steps=np.asarray(bounds),
@@ -459,7 +518,7 @@ def run(
         metrics={k: np.asarray(v) for k, v in coverage.items()},
         diverged=diverged,
         seconds=seconds,
-        params=jax.tree.map(np.asarray, params),
+        params=params,
     )
 
 

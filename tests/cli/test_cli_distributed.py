@@ -2,25 +2,28 @@
 
 The checks run in this process and start nothing (a pre-flight failure happens
 before :func:`jax.distributed.initialize`, which is replaced by a trap here). The
-runs start two processes of a small command wired as ``gamedyn sweep`` is
-(``gamedyn.cli._distributed``), and of ``gamedyn sweep`` itself once it takes the
-flags, and compare what process 0 writes with a single-process run.
+runs start ``gamedyn sweep`` and ``gamedyn mog`` as two processes of one CPU device
+each, together with the same command alone on two devices (the reference: the same
+per-device programs), and check that only process 0 prints, draws the progress bar
+and writes, and that what it writes equals the reference's files. Every process
+compiles with ``--xla_backend_optimization_level=0`` (5x faster compiles; the
+programs compared are alike).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 
 import jax
 import numpy as np
 import pytest
 
-from gamedyn.cli import _common, _distributed, main
+from gamedyn.cli import _common, _distributed
 
 
 def parser() -> _common.Parser:
@@ -136,39 +139,6 @@ def test_other_processes_wait_for_process_0(trap):
 
 # --- two real processes --------------------------------------------------------
 
-DEMO = textwrap.dedent(
-    """
-    import sys
-
-    import numpy as np
-
-    from gamedyn.cli import _common, _distributed
-
-    p = _common.Parser(prog="gamedyn demo")
-    _distributed.add_arguments(p)
-    p.add_argument("--out", required=True)
-    args = p.parse_args()
-    writer = _distributed.setup(args)  # before any JAX computation
-    if writer:
-        _common.check_out(args.out)
-
-    import jax
-
-    from gamedyn.experiments import dirac_sweep
-
-    lr, gamma = np.linspace(0.1, 1.0, 5), (0.0, 0.5, 1.0)
-    config = dirac_sweep.Config(rule="alternating", lr=tuple(lr), gamma=gamma,
-                                steps=40, every=4, start=(1.0, 1.0))
-    with _common.progress_bar(15, "sweep", writer, unit="config") as bar:
-        result = dirac_sweep.run(config, progress=_common.bar_callback(bar))
-    if writer:
-        np.savez(f"{args.out}/sweep.npz", outcome=result.outcome, rate=result.rate,
-                 distance=result.distance)
-        print(f"wrote sweep.npz on process {jax.process_index()} of "
-              f"{jax.process_count()}")
-    """
-)
-
 
 def _env(devices: int) -> dict[str, str]:
     env = {
@@ -177,13 +147,17 @@ def _env(devices: int) -> dict[str, str]:
         if not k.startswith(("SLURM_", "OMPI_", "PMI_", "JAX_", "TPU_", "MEGASCALE_"))
         and k != "XLA_FLAGS"
     }
-    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    env["XLA_FLAGS"] = (
+        f"--xla_force_host_platform_device_count={devices} "
+        "--xla_backend_optimization_level=0"
+    )
     env["JAX_PLATFORMS"] = "cpu"
     return env
 
 
-def run_processes(argvs, devices: int, timeout: float = 240) -> list[tuple]:
-    """Starts one process per argv at once; (returncode, stdout, stderr) each.
+def run_processes(runs: list[tuple[list[str], int]], timeout: float = 240) -> list:
+    """Starts one process per ``(argv, devices)`` at once; (returncode, stdout,
+    stderr) each.
 
     Every process still running at the end (a failure or a hang) is killed.
     """
@@ -195,7 +169,7 @@ def run_processes(argvs, devices: int, timeout: float = 240) -> list[tuple]:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for argv in argvs
+        for argv, devices in runs
     ]
     results, t0 = [], time.perf_counter()
     try:
@@ -226,26 +200,25 @@ def _flags(port: int, n: int, i: int) -> list[str]:
     ]
 
 
-def test_two_processes_one_writer(tmp_path):
-    script = tmp_path / "demo.py"
-    script.write_text(DEMO)
-    alone, multi = tmp_path / "alone", tmp_path / "multi"
+def two_and_alone(command: list[str], multi, alone, alone_extra=()) -> list:
+    """``command`` as processes 0 and 1 (one device each) writing ``multi``, and
+    alone (two devices, ``alone_extra`` added) writing ``alone``, all at once.
+
+    Returns:
+      (returncode, stdout, stderr) of process 0, process 1 and the lone run, each
+      checked to have exited 0.
+    """
     port = free_port()
-    argvs = [[str(script), "--out", str(multi), *_flags(port, 2, i)] for i in (0, 1)]
-    results = run_processes(argvs, devices=1)
-    for i, (code, _, err) in enumerate(results):
-        assert code == 0, f"process {i}: {err[-3000:]}"
-    assert own_lines(results[0][1]) == ["wrote sweep.npz on process 0 of 2"]
-    assert own_lines(results[1][1]) == []  # process 1 prints nothing, draws no bar
-    assert "sweep:" in results[0][2] and "sweep:" not in results[1][2]
-    assert sorted(p.name for p in multi.iterdir() if p.name[0] != ".") == ["sweep.npz"]
-    # the same command without the flags: one process on the same 2 devices
-    ((code, out, err),) = run_processes([[str(script), "--out", str(alone)]], 2)
-    assert code == 0, err[-3000:]
-    assert own_lines(out) == ["wrote sweep.npz on process 0 of 1"]
-    got, want = np.load(multi / "sweep.npz"), np.load(alone / "sweep.npz")
-    for name in ("outcome", "rate", "distance"):
-        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    runs = [([*command, "--out", str(multi), *_flags(port, 2, i)], 1) for i in (0, 1)]
+    runs.append(([*command, "--out", str(alone), *alone_extra], 2))
+    results = run_processes(runs)
+    for what, (code, _, err) in zip(("process 0", "process 1", "alone"), results):
+        assert code == 0, f"{what}: {err[-3000:]}"
+    return results
+
+
+def files(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name[0] != ".")
 
 
 SWEEP = [
@@ -263,26 +236,71 @@ SWEEP = [
     "--every",
     "4",
     "--no-plots",
-    "--no-progress",
 ]
 
 
-def test_gamedyn_sweep_in_two_processes(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        main(["sweep", "--help"])
-    if "--coordinator" not in capsys.readouterr().out:
-        pytest.skip("gamedyn sweep does not take --coordinator yet")
+def test_gamedyn_sweep_in_two_processes(tmp_path):
     alone, multi = tmp_path / "alone", tmp_path / "multi"
-    port = free_port()
-    argvs = [[*SWEEP, "--out", str(multi), *_flags(port, 2, i)] for i in (0, 1)]
-    results = run_processes(argvs, devices=1)
-    for i, (code, _, err) in enumerate(results):
-        assert code == 0, f"process {i}: {err[-3000:]}"
-    assert "wrote" in results[0][1] and own_lines(results[1][1]) == []
-    assert sorted(p.name for p in multi.iterdir() if p.name[0] != ".") == ["sweep.npz"]
-    ((code, out, err),) = run_processes([[*SWEEP, "--out", str(alone)]], 2)
-    assert code == 0, err[-3000:]
+    first, second, (_, out, _) = two_and_alone(
+        SWEEP, multi, alone, alone_extra=["--no-progress"]
+    )
+    lines = own_lines(first[1])
+    assert lines[0].startswith("sweep: alternating on the Dirac-GAN")
+    assert "on 2 cpu device(s)" in lines[0]  # the devices of both processes
+    assert lines[-1] == f"wrote {multi / 'sweep.npz'}"
+    assert own_lines(out)[-1] == f"wrote {alone / 'sweep.npz'}"
+    assert own_lines(second[1]) == []  # process 1 prints nothing, draws no bar
+    assert "15/15" in first[2] and "sweep:" not in second[2]
+    assert files(multi) == ["sweep.npz"]
     got, want = np.load(multi / "sweep.npz"), np.load(alone / "sweep.npz")
     assert sorted(got.files) == sorted(want.files)
     for name in want.files:
         np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    assert len(np.unique(got["distance"])) == 15  # 15 runs, not padding copies
+
+
+MOG = [
+    "-m",
+    "gamedyn",
+    "mog",
+    "--steps",
+    "4",
+    "--snapshots",
+    "2",
+    "--seeds",
+    "3",
+    "--hidden",
+    "8",
+    "--batch-size",
+    "16",
+    "--latent-dim",
+    "2",
+    "--g-layers",
+    "1",
+    "--d-layers",
+    "1",
+    "--regularizer",
+    "none",
+    "--optimizer",
+    "sgd",
+    "--schedule",
+    "constant",
+]
+
+
+def test_gamedyn_mog_in_two_processes(tmp_path):
+    # 3 seeds on 2 devices: padded to 4, 2 per device, as in the lone run
+    alone, multi = tmp_path / "alone", tmp_path / "multi"
+    first, second, _ = two_and_alone(
+        MOG, multi, alone, alone_extra=["--no-plots", "--no-progress"]
+    )
+    (line,) = own_lines(first[1])
+    assert line.startswith("ring: modes ") and line.endswith(f"-> {multi}")
+    assert own_lines(second[1]) == []
+    assert "mog ring x3 seeds" in first[2] and "mog ring" not in second[2]
+    assert files(multi) == ["metrics.json", "samples.png"]
+    got = json.loads((multi / "metrics.json").read_text())
+    want = json.loads((alone / "metrics.json").read_text())
+    assert [s["seed"] for s in got["per_seed"]] == [0, 1, 2]
+    assert got.pop("seconds") > 0 and want.pop("seconds") > 0
+    assert got == want

@@ -117,6 +117,15 @@ def test_bad_values_are_one_usage_error(tmp_path, capsys, extra, message):
             ["--optimizer", "sgd", "--momentum", "3"],
             "--momentum: expected a finite number in [-1.0, 1.0], got 3.0",
         ),
+        (
+            ["--process-id", "0"],
+            "--coordinator: expected --coordinator, --num-processes and "
+            "--process-id together, got only --process-id",
+        ),
+        (
+            ["--coordinator", "h:1", "--num-processes", "2", "--process-id", "2"],
+            "--process-id: expected an integer < --num-processes (2), got 2",
+        ),
     ],
 )
 def test_inconsistent_values_fail_before_compute(tmp_path, capsys, extra, message):
@@ -154,6 +163,8 @@ def test_help_shows_defaults_without_markup(capsys):
         assert f"(default: {default})" in text
     for flag in ("--spectral-norm", "--clip", "--rule-param", "--beta2", "--seed"):
         assert flag in text
+    for flag in ("--coordinator HOST:PORT", "--num-processes N", "--process-id I"):
+        assert flag in text  # one of several processes (jax.distributed)
 
 
 def test_mog_high_dimensional_variant(tmp_path):

@@ -40,6 +40,23 @@ def test_chunking_does_not_change_the_run():
     assert not np.array_equal(one.snapshots[0, -1], one.snapshots[1, -1])
 
 
+def test_other_seeds_reuse_the_programs_and_keep_their_own_runs(monkeypatch):
+    # the arguments of test_chunking_does_not_change_the_run's second run
+    kwargs = dict(steps=6, snapshots=2, num_plot=4, devices=jax.devices()[:1])
+    first = mog.run(TINY, seeds=(3, 5), **kwargs)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("built (and compiled) again for other seeds")
+
+    monkeypatch.setattr(mog, "build", no_build)
+    swapped = mog.run(TINY, seeds=(5, 3), **kwargs)
+    np.testing.assert_array_equal(swapped.snapshots, first.snapshots[::-1])
+    np.testing.assert_array_equal(swapped.counts, first.counts[::-1])
+    assert _leaves_equal(swapped.params, jax.tree.map(lambda x: x[::-1], first.params))
+    with pytest.raises(AssertionError, match="built"):  # a new configuration
+        mog.run(TINY._replace(hidden=9), seeds=(5, 3), **kwargs)
+
+
 def test_uneven_chunks_train_exactly_the_steps():
     res = mog.run(TINY, steps=7, seeds=1, snapshots=3, num_plot=2)
     np.testing.assert_array_equal(res.steps, [0, 2, 4, 7])
@@ -208,6 +225,9 @@ def test_check_accepts_every_rule_and_the_defaults():
         (dict(seeds=()), "^seeds: "),
         (dict(seeds=(-1,)), r"^seeds\[0\]: "),
         (dict(num_plot=0), "^num_plot: "),
+        (dict(devices=[]), "^devices: expected a non-empty sequence of jax devices"),
+        (dict(devices=["cpu"]), "^devices: expected a non-empty sequence"),
+        (dict(devices=jax.devices() * 2), "^devices: expected distinct devices"),
     ],
 )
 def test_run_checks_its_arguments(kwargs, match):
