@@ -1,26 +1,26 @@
 """Several processes, one sweep: JAX's multi-controller runtime for gamedyn.
 
 Every process of a multi-process run executes the same program. It calls
-:func:`initialize` once, before any JAX computation, then makes the same
-:func:`gamedyn.sweep` calls as every other process: the configurations are sharded
+`initialize` once, before any JAX computation, then makes the same
+`gamedyn.sweep` calls as every other process: the configurations are sharded
 over the devices of all processes and every process receives the whole result.
 Files, figures and printed summaries are the business of one process only,
-:func:`is_writer`.
+`is_writer`.
 
-The processes find each other through a coordinator (``HOST:PORT`` of process 0),
-given explicitly or detected by :func:`jax.distributed.initialize` from a cluster
-launcher's environment (SLURM's ``srun``, Open MPI's ``mpirun``, Cloud TPU pods,
-Kubernetes); without either, :func:`initialize` does nothing and the run is an
+The processes find each other through a coordinator (`HOST:PORT` of process 0),
+given explicitly or detected by `jax.distributed.initialize` from a cluster
+launcher's environment (SLURM's `srun`, Open MPI's `mpirun`, Cloud TPU pods,
+Kubernetes); without either, `initialize` does nothing and the run is an
 ordinary single-process one. On CPUs, cross-process collectives use gloo
-(``jax_cpu_collectives_implementation``).
+(`jax_cpu_collectives_implementation`).
 
 Work that is not a grid (several seeds of one training run, carried from chunk to
-chunk) is split the same way with three helpers: :func:`check_devices` (all global
-devices by default), :func:`put` (a host value, the same on every process, laid out
-on a mesh without communicating) and :func:`gather` (a result, whole, on every
-process); ``gamedyn.experiments.mog.run`` is built on them.
+chunk) is split the same way with three helpers: `check_devices` (all global
+devices by default), `put` (a host value, the same on every process, laid out
+on a mesh without communicating) and `gather` (a result, whole, on every
+process); `gamedyn.experiments.mog.run` is built on them.
 
-Example (each of two processes, ``--process-id`` 0 and 1)::
+Example (each of two processes, `--process-id` 0 and 1):
 
     import gamedyn as gd
 
@@ -49,18 +49,18 @@ _ADDRESS = re.compile(
 
 
 def parse_address(text: Any, name: str = "coordinator") -> tuple[str, int]:
-    """``"HOST:PORT"`` (``"[IPv6]:PORT"`` for IPv6) -> ``(host, port)``.
+    """`"HOST:PORT"` (`"[IPv6]:PORT"` for IPv6) -> `(host, port)`.
 
     Args:
       text: the address.
       name: the argument's name in error messages.
 
     Returns:
-      The host (without brackets) and the port, an integer in ``[1, 65535]``.
+      The host (without brackets) and the port, an integer in `[1, 65535]`.
 
     Raises:
-      TypeError: when ``text`` is not a string.
-      ValueError: naming ``name`` when it is not ``HOST:PORT`` with a valid port.
+      TypeError: when `text` is not a string.
+      ValueError: naming `name` when it is not `HOST:PORT` with a valid port.
     """
     if not isinstance(text, str):
         raise TypeError(
@@ -79,15 +79,15 @@ def parse_address(text: Any, name: str = "coordinator") -> tuple[str, int]:
 
 
 def cluster_environment() -> str | None:
-    """The cluster launcher that :func:`jax.distributed.initialize` would detect.
+    """The cluster launcher that `jax.distributed.initialize` would detect.
 
     Asks each of JAX's cluster environments (SLURM, Open MPI, Cloud TPU, Kubernetes;
-    not the opt-in ``mpi4py`` one) whether it is present and reports it only when it
-    starts more than one process: a single-task ``srun`` or a single-host TPU VM
+    not the opt-in `mpi4py` one) whether it is present and reports it only when it
+    starts more than one process: a single-task `srun` or a single-host TPU VM
     runs as one ordinary process.
 
     Returns:
-      The environment's name (e.g. ``"SlurmCluster"``) or None.
+      The environment's name (e.g. `"SlurmCluster"`) or None.
     """
     try:
         from jax._src import clusters
@@ -115,33 +115,33 @@ def initialize(
 ) -> bool:
     """Joins this process to a multi-process JAX run, or does nothing.
 
-    With ``coordinator``, ``num_processes`` and ``process_id`` (all three), calls
-    :func:`jax.distributed.initialize` with them. With none of them, calls it
-    without arguments when :func:`cluster_environment` detects a launcher that
+    With `coordinator`, `num_processes` and `process_id` (all three), calls
+    `jax.distributed.initialize` with them. With none of them, calls it
+    without arguments when `cluster_environment` detects a launcher that
     starts several processes (JAX reads the coordinator, count and id from its
     environment), and otherwise does nothing: the run is single-process. When the
     CPU's cross-process collectives are not set
-    (``jax_cpu_collectives_implementation``), gloo is chosen, so CPU devices of
+    (`jax_cpu_collectives_implementation`), gloo is chosen, so CPU devices of
     different processes can exchange data. Call it before any JAX computation, in
     every process; once joined, later calls do nothing.
 
     Args:
-      coordinator: ``"HOST:PORT"`` where process 0 listens (every process passes
+      coordinator: `"HOST:PORT"` where process 0 listens (every process passes
         the same address).
       num_processes: the number of processes (integer >= 1).
-      process_id: this process's index, in ``[0, num_processes)``.
+      process_id: this process's index, in `[0, num_processes)`.
       timeout: seconds to wait for all processes to connect.
 
     Returns:
-      True when this process is part of a :mod:`jax.distributed` run, False when
+      True when this process is part of a `jax.distributed` run, False when
       it runs alone.
 
     Raises:
       TypeError, ValueError: naming the argument (a partial set of the three, a
-        bad address, ``process_id >= num_processes``).
+        bad address, `process_id >= num_processes`).
       OSError: when process 0 cannot listen on the coordinator's port;
-        ``TimeoutError`` when no process 0 answers at ``coordinator`` within
-        ``timeout`` (other processes).
+        `TimeoutError` when no process 0 answers at `coordinator` within
+        `timeout` (other processes).
       RuntimeError: when JAX has already computed something in this process.
     """
     given = {
@@ -179,7 +179,7 @@ def initialize(
 
 def _preflight(coordinator: str, process_id: int, timeout: int) -> None:
     """Fails with a Python error where JAX would abort the process: process 0
-    cannot listen on the port, or no process 0 answers within ``timeout``."""
+    cannot listen on the port, or no process 0 answers within `timeout`."""
     host, port = parse_address(coordinator)
     if process_id == 0:
         try:
@@ -211,7 +211,7 @@ def _preflight(coordinator: str, process_id: int, timeout: int) -> None:
 
 
 def is_initialized() -> bool:
-    """Whether this process is part of a :mod:`jax.distributed` run."""
+    """Whether this process is part of a `jax.distributed` run."""
     return jax.distributed.is_initialized()
 
 
@@ -219,7 +219,7 @@ def is_writer() -> bool:
     """Whether this process writes files, figures and summaries: process 0.
 
     True in a single-process run. Every process computes; one writes. Call it after
-    :func:`initialize`: it starts JAX's backend.
+    `initialize`: it starts JAX's backend.
     """
     return jax.process_index() == 0
 
@@ -229,14 +229,14 @@ def check_devices(devices: Any = None) -> tuple[jax.Device, ...]:
 
     Args:
       devices: a sequence of distinct jax devices, one device, or None for
-        :func:`jax.devices` (every process's devices once :func:`initialize` has
-        joined a run; ``jax.local_devices()`` keeps a process to its own).
+        `jax.devices` (every process's devices once `initialize` has
+        joined a run; `jax.local_devices()` keeps a process to its own).
 
     Returns:
       The devices, as a tuple.
 
     Raises:
-      ValueError: naming ``devices`` when it is empty, holds something else than
+      ValueError: naming `devices` when it is empty, holds something else than
         jax devices, or repeats one.
     """
     if devices is None:
@@ -260,22 +260,22 @@ def check_devices(devices: Any = None) -> tuple[jax.Device, ...]:
 
 
 def put(value: Any, sharding: jax.sharding.Sharding) -> jax.Array:
-    """A host value laid out by ``sharding``, each process placing its own shards.
+    """A host value laid out by `sharding`, each process placing its own shards.
 
     Every process of a multi-process run calls it with the same value (seeds, a
     chunk's offset: values computed alike everywhere) and supplies the shards of
     its own devices, without communicating; nothing checks that the values agree
-    (:func:`jax.device_put` would, with a collective). On one process it is
-    :func:`jax.device_put`. PRNG keys travel as their key data.
+    (`jax.device_put` would, with a collective). On one process it is
+    `jax.device_put`. PRNG keys travel as their key data.
 
     Args:
       value: a NumPy array, scalar or (fully addressable) jax array, or a PRNG key
         array; converted to JAX's dtype (float32 without x64).
       sharding: where the global array lives, e.g. a
-        :class:`jax.sharding.NamedSharding` of a mesh over :func:`check_devices`.
+        `jax.sharding.NamedSharding` of a mesh over `check_devices`.
 
     Returns:
-      A global :class:`jax.Array` of ``value``'s shape.
+      A global `jax.Array` of `value`'s shape.
     """
     if sharding.is_fully_addressable or (
         isinstance(value, jax.Array) and not value.is_fully_addressable
@@ -296,25 +296,25 @@ def _identity(tree: Any) -> Any:
 
 
 def gather(tree: Any) -> Any:
-    """``tree`` with every leaf whole, as NumPy, on this process.
+    """`tree` with every leaf whole, as NumPy, on this process.
 
     The leaves spread over the devices of several processes are all-gathered in one
     program (every one re-laid out as replicated, as
-    :func:`jax.experimental.multihost_utils.process_allgather` does leaf by leaf):
+    `jax.experimental.multihost_utils.process_allgather` does leaf by leaf):
     a collective, which every process calls with a tree of the same structure and
     shapes; the program is compiled once per structure. A leaf this process holds
     entirely is copied from its devices (never concatenated with other processes'
     copies).
 
     Args:
-      tree: a pytree of :class:`jax.Array` (not PRNG keys: gather their
-        :func:`jax.random.key_data`).
+      tree: a pytree of `jax.Array` (not PRNG keys: gather their
+        `jax.random.key_data`).
 
     Returns:
       The same pytree with the global NumPy arrays as leaves.
 
     Raises:
-      ValueError: naming ``tree`` when a leaf is an array of PRNG keys.
+      ValueError: naming `tree` when a leaf is an array of PRNG keys.
     """
     leaves, structure = jax.tree.flatten(tree)
     for leaf in leaves:

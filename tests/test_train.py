@@ -299,3 +299,189 @@ def test_train_holds_the_directory_lock(tmp_path):
     with io.lock_directory(str(tmp_path)):
         T.train(dyn, s0, 4, out_dir=str(tmp_path))
     assert [s for s, _ in io.list_checkpoints(str(tmp_path))] == [4]
+
+
+def _noisy_dirac(start: float, seed: int):
+    """The Dirac-GAN with instance noise (a stochastic game: each run's keys
+    matter), simultaneous SGD."""
+    game = gd.games.dirac_gan(instance_noise=0.3)
+    dyn = gd.dynamics.simultaneous(game, optax.sgd(0.1))
+    s0 = T.init_state(
+        dyn, (jnp.full((), start), jnp.full((), start)), jax.random.key(seed)
+    )
+    return game, dyn, s0
+
+
+def test_stacked_runs_train_as_their_single_runs(tmp_path):
+    """Run i of a stacked state trained as one vmapped program equals run i trained
+    alone (to float rounding); the log holds one loss per run; a resumed stacked
+    run equals the unbroken one bitwise."""
+    game, dyn, _ = _noisy_dirac(1.0, 0)
+    starts = [_noisy_dirac(x, s)[2] for x, s in ((1.0, 0), (0.5, 1), (1.0, 2))]
+    kw = dict(game=game, chunk=4, log_every=4)
+    keys = jax.random.split(jax.random.key(5), 3)
+    singles = [
+        T.train(dyn, s, 8, eval_key=k, **kw) for s, k in zip(starts, keys, strict=True)
+    ]
+    stacked = T.stack_states(starts)
+    assert T.num_runs(stacked) == 3 and T.num_runs(starts[0]) is None
+    out = str(tmp_path / "a")
+    many = T.train(dyn, stacked, 8, eval_key=keys, out_dir=out, **kw)
+    assert int(many.step) == 8 and T.num_runs(many) == 3
+    for i, one in enumerate(singles):
+        jax.tree.map(
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7),
+            T.select_run(many, i),
+            one,
+        )
+    # the keys matter: runs 0 and 2 start alike and end apart
+    assert not np.allclose(singles[0].params[0], singles[2].params[0])
+    log = io.read_log(out)
+    assert [r["step"] for r in log] == [4, 8]
+    losses = game.losses(singles[2].params, keys[2])
+    np.testing.assert_allclose(
+        [log[-1]["loss_g"][2], log[-1]["loss_d"][2]], losses, rtol=1e-6
+    )
+    b = str(tmp_path / "b")
+    T.train(dyn, stacked, 4, eval_key=keys, out_dir=b, **kw)
+    half = io.load_checkpoint(io.latest_checkpoint(b), stacked)
+    assert int(half.step) == 4 and T.num_runs(half) == 3
+    resumed = T.train(dyn, half, 8, eval_key=keys, out_dir=b, **kw)
+    assert _equal(T.host_state(resumed), T.host_state(many))
+    assert _without_time(io.read_log(b)) == _without_time(log)
+
+
+def test_stacked_runs_diverge_one_by_one(tmp_path):
+    """x minimises -50 x^2 (see above): the run started at 1 overflows at step 20,
+    the run started at 0 stays at the fixed point 0. The diverged run's step is
+    logged once, the other trains to the end, equal to its single run."""
+    game = gd.games.quadratic(jnp.zeros((1, 1)), P=-100.0 * jnp.eye(1))
+    dyn = gd.dynamics.simultaneous(game, optax.sgd(1.0))
+    runs = [
+        T.init_state(dyn, (jnp.full(1, x), jnp.full(1, x)), jax.random.key(0))
+        for x in (1.0, 0.0)
+    ]
+    seen = []
+    state = T.train(
+        dyn,
+        T.stack_states(runs),
+        48,
+        game=game,
+        chunk=8,
+        out_dir=str(tmp_path),
+        progress=lambda step, rec: seen.append(rec),
+    )
+    assert int(state.step) == 48
+    assert not np.all(np.isfinite(T.select_run(state, 0).params[0]))
+    alone = T.train(dyn, runs[1], 48)
+    assert _equal(T.select_run(state, 1).params, alone.params)
+    marked = [r for r in seen if "diverged_step" in r]
+    assert [(r["step"], r["diverged_step"]) for r in marked] == [(24, [20, -1])]
+    assert [s for s, _ in io.list_checkpoints(str(tmp_path))] == [24, 48]
+
+
+def test_stack_states_refuses_mismatched_runs(small_data):
+    _, dyn, s0 = _dirac()
+    with pytest.raises(ValueError, match="states: expected at least one"):
+        T.stack_states([])
+    s5 = T.train(dyn, s0, 5)
+    with pytest.raises(
+        ValueError, match=r"states: expected runs at the same step, got"
+    ):
+        T.stack_states([s0, s5])
+    _, _, other = _dirac(optax.adam(0.1))
+    with pytest.raises(ValueError, match=r"states\[1\]: expected the structure"):
+        T.stack_states([s0, other])
+    with pytest.raises(TypeError, match=r"states\[0\]: expected a TrainState"):
+        T.stack_states([s0.params])
+    with pytest.raises(ValueError, match=r"states\[0\]: expected the state of one"):
+        T.stack_states([T.stack_states([s0, s0])])
+    with pytest.raises(ValueError, match="i: expected an integer in"):
+        T.select_run(T.stack_states([s0, s0]), 2)
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda k: jax.random.normal(k, (64, 64)),  # the straight-line rounds
+        lambda k: jax.random.normal(k, (64, 5)),  # JAX's lowering (small)
+        lambda k: jax.random.bits(k, (3, 1001), jnp.uint16),
+        lambda k: jax.random.randint(k, (7,), 0, 60000),
+        lambda k: jax.random.uniform(k, (3, 4)),
+        lambda k: jax.random.bits(k, (9,), jnp.uint8),
+        lambda k: jax.random.bits(k, (4,), jnp.uint16),
+        lambda k: jax.random.key_data(jax.random.split(k, 4)),
+        lambda k: jax.random.key_data(jax.random.fold_in(k, 2**31 - 1)),
+        lambda k: jax.vmap(lambda t: jax.random.normal(jax.random.fold_in(k, t)))(
+            jnp.arange(5)
+        ),
+    ],
+)
+def test_threefry_unrolled_draws_jax_default_numbers(draw):
+    """The straight-line threefry gives JAX's default PRNG's numbers bit for bit,
+    for draws of 1024 numbers or more (its own rounds) and smaller ones."""
+    impl = T._unrolled_impl()
+    for seed in (0, 7, 2**31 - 1):
+        data = jax.random.key_data(jax.random.key(seed))
+        a = jax.jit(draw)(jax.random.wrap_key_data(data))
+        b = jax.jit(draw)(jax.random.wrap_key_data(data, impl=impl))
+        np.testing.assert_array_equal(a, b)
+
+
+def test_chunk_lengths_give_identical_params():
+    """Every step draws its noise from fold_in(key, t) whatever the chunks: 10 chunks
+    of 1 step and one of 10 give the same params bit for bit, and so does JAX's
+    default lowering of threefry (run_steps uses the straight-line one on CPU)."""
+    _, dyn, s0 = _noisy_dirac(1.0, 0)
+    ten = T.train(dyn, s0, 10, chunk=10)
+    ones = T.train(dyn, s0, 10, chunk=1)
+    assert _equal(ten, ones)
+    assert not _equal(ten.params, T.train(dyn, s0._replace(key=s0.key + 1), 10).params)
+    plain = gd.simulate(
+        dyn,
+        s0.params,
+        10,
+        jax.random.wrap_key_data(s0.key),  # the default implementation
+        every=10,
+        record_params=False,
+    )
+    assert _equal(ten.params, plain.final)
+
+
+@pytest.mark.slow  # a subprocess with its own JAX and compiles: ~12 s
+def test_stacked_runs_split_over_local_devices():
+    """On 2 (forced) CPU devices: 2 runs take both, 3 runs one (the most that divide
+    them); each run equals its single run. XLA_FLAGS must be set before JAX starts:
+    a subprocess."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import jax, jax.numpy as jnp, numpy as np, optax
+        import gamedyn as gd
+        from gamedyn import train as T
+        game = gd.games.dirac_gan(instance_noise=0.3)
+        dyn = gd.dynamics.alternating(game, optax.adam(0.05))
+        runs = [T.init_state(dyn, (jnp.full((), x), jnp.full((), x)),
+                             jax.random.key(i)) for i, x in enumerate((1.0, 0.5, 0.2))]
+        for n in (2, 3):
+            many = T.train(dyn, T.stack_states(runs[:n]), 8, chunk=4)
+            used = len(many.params[0].sharding.device_set)
+            err = max(
+                float(np.max(np.abs(np.asarray(T.select_run(many, i).params[0])
+                                    - np.asarray(T.train(dyn, runs[i], 8).params[0]))))
+                for i in range(n)
+            )
+            print(n, used, err)
+        """
+    )
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()]
+    assert [(r[0], r[1]) for r in rows] == [("2", "2"), ("3", "1")]
+    assert all(float(r[2]) < 1e-6 for r in rows)

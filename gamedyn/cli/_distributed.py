@@ -8,7 +8,7 @@ TPU pod) joins the run the launcher describes, and otherwise runs alone. Every
 process computes; only process 0 (the writer) checks and writes ``--out``, prints
 and draws progress bars. See ``docs/multihost.md``.
 
-A command wires them in with :func:`add_arguments` in ``register`` and
+A command wires them in with `add_arguments` in ``register`` and
 ``writer = setup(args)`` first thing in ``run``, before any JAX computation.
 """
 
@@ -93,7 +93,7 @@ def setup(args: argparse.Namespace) -> bool:
       Whether this process writes files, prints and draws progress: process 0.
 
     Raises:
-      UsageError: bad flags (see :func:`check`), or a coordinator that cannot be
+      UsageError: bad flags (see `check`), or a coordinator that cannot be
         reached or listened on.
     """
     check(args)

@@ -9,10 +9,18 @@ samples, the Inception Score, the per-class counts), ``DIR/samples.png``,
 ``DIR/metrics.jsonl`` (the log), ``DIR/config.json`` and the checkpoints. With
 ``--spectrum K`` it also computes, at every checkpoint in DIR, the top-K eigenvalues
 of the game Jacobian and of each player's Hessian (matrix-free) and plots them as
-Berard et al. (2020) do: ``DIR/spectrum.json`` and ``DIR/spectrum.png``. DIR is
-locked while the command runs: a second command on it stops at once. A run killed
-at any point (even ``kill -9``) resumes by running the same command again; see
-docs/runs.md. The work is :func:`gamedyn.experiments.mnist.run`."""
+Berard et al. (2020) do: ``DIR/spectrum.json``, ``DIR/spectrum.png`` and, over the
+training steps, the top-K eigenvalues by magnitude and by imaginary part (the
+rotation) with their imaginary share, ``DIR/spectrum_steps.png``. ``--seeds N``
+trains N GANs of these settings (seeds --seed, --seed + 1, ...) together as one
+vmapped program, split over the devices; ``metrics.json`` then holds each seed's
+evaluation and their mean and standard deviation, ``samples.png`` one grid per seed.
+DIR is locked while the command runs: a second command on it stops at once. A run
+killed at any point (even ``kill -9``) resumes by running the same command again;
+see docs/runs.md. Under ``--coordinator/--num-processes/--process-id`` (or a
+cluster launcher) every process runs the command; the seeds are split over all
+processes' devices and process 0 alone writes, prints and draws progress. The work
+is `gamedyn.experiments.mnist.run`."""
 
 from __future__ import annotations
 
@@ -27,6 +35,7 @@ from io import BytesIO
 from typing import Any
 
 from gamedyn import io
+from gamedyn.cli import _distributed
 from gamedyn.cli._common import (
     UsageError,
     add_instance_noise,
@@ -130,6 +139,13 @@ def register(subparsers) -> None:
     )
     add_seed(p, d.seed)
     p.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=d.seeds,
+        metavar="N",
+        help="train N GANs (seeds --seed .. --seed + N - 1) together, vmapped",
+    )
+    p.add_argument(
         "--chunk", type=positive_int, default=100, help="steps per compiled scan"
     )
     p.add_argument(
@@ -176,6 +192,7 @@ def register(subparsers) -> None:
         help="top-K spectra at every checkpoint (0: none)",
     )
     add_output_switches(p)
+    _distributed.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -201,12 +218,13 @@ def _config(args: argparse.Namespace) -> ex.Config:
         generator_penalty=args.generator_penalty,
         seed=args.seed,
         train_size=args.train_size,
+        seeds=args.seeds,
     )
 
 
 def _flagged(fn, *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``; a ValueError or TypeError whose message starts with
-    an argument's name becomes a :class:`UsageError` naming its flag."""
+    an argument's name becomes a `UsageError` naming its flag."""
     try:
         return fn(*args, **kwargs)
     except (ValueError, TypeError) as e:
@@ -218,7 +236,7 @@ def _flagged(fn, *args: Any, **kwargs: Any) -> Any:
 
 
 class _Bars:
-    """Progress bars of :func:`gamedyn.experiments.mnist.run`'s stages."""
+    """Progress bars of `gamedyn.experiments.mnist.run`'s stages."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -253,7 +271,7 @@ class _Bars:
 
 @contextlib.contextmanager
 def _warnings_as_lines():
-    """Shows each :class:`gamedyn.io.RunWarning` as one line on stderr,
+    """Shows each `gamedyn.io.RunWarning` as one line on stderr,
     ``gamedyn mnist: warning: ...``."""
     with warnings.catch_warnings():
         warnings.simplefilter("always", io.RunWarning)
@@ -278,68 +296,113 @@ def _savefig(fig, path: str) -> None:
 def _save_figures(out: str, cfg: ex.Config, result: ex.Result) -> None:
     from matplotlib.figure import Figure
 
-    from gamedyn.plotting.mnist import plot_samples, plot_spectra
+    from gamedyn.plotting.mnist import (
+        plot_samples,
+        plot_spectra,
+        plot_spectra_over_steps,
+    )
 
     labels = " (rows: digits 0-9)" if cfg.conditional else ""
-    fig = Figure(figsize=(6, 6))
-    plot_samples(
-        result.samples,
-        nrow=10,
-        ax=fig.subplots(),
-        title=f"{cfg.model} GAN, {cfg.rule}, step {int(result.state.step)}{labels}",
-    )
+    title = f"{cfg.model} GAN, {cfg.rule}, step {int(result.state.step)}{labels}"
+    seeds = ex.seed_list(cfg)
+    if cfg.seeds == 1:
+        fig = Figure(figsize=(6, 6))
+        plot_samples(result.samples, nrow=10, ax=fig.subplots(), title=title)
+    else:
+        cols = min(len(seeds), 4)
+        rows = -(-len(seeds) // cols)
+        fig = Figure(figsize=(4 * cols, 4.3 * rows + 0.4))
+        fig.suptitle(title)
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        for ax, images, seed in zip(axes, result.samples, seeds):
+            plot_samples(images, nrow=10, ax=ax, title=f"seed {seed}")
+        for ax in axes[len(seeds) :]:
+            ax.set_axis_off()
     _savefig(fig, os.path.join(out, "samples.png"))
     if result.spectra:
-        fig = plot_spectra(result.spectra, fig=Figure(figsize=(15, 4.5)))
-        _savefig(fig, os.path.join(out, "spectrum.png"))
+        first = [r for r in result.spectra if r.get("seed", seeds[0]) == seeds[0]]
+        if first:
+            fig = plot_spectra(first, fig=Figure(figsize=(15, 4.5)))
+            if cfg.seeds > 1:
+                fig.suptitle(f"seed {seeds[0]} of {len(seeds)}")
+            _savefig(fig, os.path.join(out, "spectrum.png"))
+        fig = plot_spectra_over_steps(result.spectra, fig=Figure(figsize=(15, 4.2)))
+        _savefig(fig, os.path.join(out, "spectrum_steps.png"))
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs ``gamedyn mnist``."""
+    """Runs ``gamedyn mnist`` (files, printing and progress on process 0 only,
+    holding the lock on ``--out``)."""
     cfg = _config(args)
     _flagged(ex.check, cfg)
     if args.classifier is not None and not os.path.isfile(args.classifier):
         raise UsageError(f"--classifier: no classifier file at {args.classifier}")
+    writer = _distributed.setup(args)  # before any JAX computation
+    if not writer:
+        try:
+            _train(args, cfg, None)
+        except RuntimeError as e:  # process 0 stopped; it says why
+            raise UsageError(str(e)) from None
+        return 0
     out = check_out(args.out)
-    bars = _Bars(not args.no_progress)
     with (
         _warnings_as_lines(),
         io.lock_directory(out, name="--out", command="gamedyn mnist"),
     ):
-        try:
-            result = _flagged(
-                ex.run,
-                cfg,
-                out,
-                target_step=args.steps,
-                chunk=args.chunk,
-                unroll=args.unroll,
-                checkpoint_every=args.checkpoint_every,
-                keep=args.keep or None,
-                log_every=args.log_every,
-                fid_samples=args.fid_samples,
-                fid_every=args.fid_every,
-                fid_log_samples=args.fid_log_samples,
-                classifier=args.classifier,
-                spectrum=args.spectrum,
-                progress=bars,
-            )
-        except KeyboardInterrupt:
-            bars.close()
-            print(
-                "gamedyn mnist: interrupted; run the same command again to resume",
-                file=sys.stderr,
-            )
+        result = _train(args, cfg, _Bars(not args.no_progress))
+        if result is None:
             return 130
-        finally:
-            bars.close()
         if not args.no_plots:
             _save_figures(out, cfg, result)
     m = result.metrics
-    summary = {k: m[k] for k in ("step", "loss_g", "loss_d", "fid") if k in m}
-    if "diverged_step" in m:
-        summary["diverged_step"] = m["diverged_step"]
+    if cfg.seeds == 1:
+        summary = {k: m[k] for k in ("step", "loss_g", "loss_d", "fid") if k in m}
+        if "diverged_step" in m:
+            summary["diverged_step"] = m["diverged_step"]
+    else:
+        summary = {"step": m["step"], "seeds": m["seeds"]}
+        for k in ("fid", "loss_g", "loss_d"):
+            if k in m["mean"]:
+                summary[k] = m["mean"][k]
+                summary[f"{k}_std"] = m["std"][k]
+        if m["diverged_seeds"]:
+            summary["diverged_seeds"] = m["diverged_seeds"]
     if "spectrum_skipped" in m:
         summary["spectrum_skipped"] = m["spectrum_skipped"]
     print(json.dumps(io.jsonable(summary)))
     return 0
+
+
+def _train(args: argparse.Namespace, cfg: ex.Config, bars: _Bars | None):
+    """`gamedyn.experiments.mnist.run` with the command's settings; None when
+    interrupted (Ctrl-C), after saying how to resume."""
+    try:
+        return _flagged(
+            ex.run,
+            cfg,
+            args.out,
+            target_step=args.steps,
+            chunk=args.chunk,
+            unroll=args.unroll,
+            checkpoint_every=args.checkpoint_every,
+            keep=args.keep or None,
+            log_every=args.log_every,
+            fid_samples=args.fid_samples,
+            fid_every=args.fid_every,
+            fid_log_samples=args.fid_log_samples,
+            classifier=args.classifier,
+            spectrum=args.spectrum,
+            progress=bars,
+        )
+    except KeyboardInterrupt:
+        if bars is None:
+            raise
+        bars.close()
+        print(
+            "gamedyn mnist: interrupted; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return None
+    finally:
+        if bars is not None:
+            bars.close()

@@ -6,7 +6,7 @@ scores 2500 samples per seed with the PacGAN / VEEGAN metrics (modes captured,
 high-quality samples, reverse KL). Writes ``metrics.json`` (means and stds over the
 seeds, and per seed) and ``samples.png`` (samples of the first seed over the modes
 at a few points of training). The defaults are the best stable configuration found
-(``docs/gans.md``). The work is :func:`gamedyn.experiments.mog.run`. ``--out`` is
+(``docs/gans.md``). The work is `gamedyn.experiments.mog.run`. ``--out`` is
 locked while the command runs (a second command on it stops at once), and a
 directory holding another program's ``metrics.json`` or ``config.json`` is refused.
 
@@ -135,7 +135,7 @@ def register(subparsers) -> None:
 
 
 def config(args: argparse.Namespace) -> mog.Config:
-    """The :class:`~gamedyn.experiments.mog.Config` of parsed arguments.
+    """The `Config` of parsed arguments.
 
     Raises:
       UsageError: naming the flag of a bad value.

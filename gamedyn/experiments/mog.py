@@ -1,14 +1,14 @@
 """The mixture-of-Gaussians mode-collapse benchmark (ring of 8, grid of 25).
 
-Small MLP GANs trained on :mod:`gamedyn.data.mixtures` with a chosen loss,
+Small MLP GANs trained on `gamedyn.data.mixtures` with a chosen loss,
 regularizer, update rule and optimizer, several seeds vmapped in one program split
-over the devices (of every process, after :func:`gamedyn.distributed.initialize`),
-scored on :data:`NUM_EVAL_SAMPLES` samples per seed with the PacGAN / VEEGAN metrics
-(:func:`gamedyn.metrics.mode_coverage`). :class:`Config` describes one experiment,
-:func:`build` its game and dynamics, :func:`run` trains it and :func:`summary` makes
-the record that ``gamedyn mog`` writes to ``metrics.json``.
+over the devices (of every process, after `gamedyn.distributed.initialize`),
+scored on `NUM_EVAL_SAMPLES` samples per seed with the PacGAN / VEEGAN metrics
+(`gamedyn.metrics.mode_coverage`). `Config` describes one experiment,
+`build` its game and dynamics, `run` trains it and `summary` makes
+the record that `gamedyn mog` writes to `metrics.json`.
 
-Example::
+Example:
 
     from gamedyn.experiments import mog
 
@@ -63,10 +63,10 @@ NUM_EVAL_SAMPLES = 2500
 """Samples scored per trained model, as in VEEGAN and PacGAN."""
 
 DEFAULT_STEPS = 20000
-"""Training steps of :func:`run` (90 s for one seed on a 2-core CPU)."""
+"""Training steps of `run` (90 s for one seed on a 2-core CPU)."""
 
 DATASETS = ("ring", "grid")
-"""The mixtures (:func:`gamedyn.data.mixtures.get`)."""
+"""The mixtures (`gamedyn.data.mixtures.get`)."""
 
 RULES = (
     "simultaneous",
@@ -79,45 +79,45 @@ RULES = (
     "lookahead",
     "unrolled",
 )
-"""Update rules (:func:`gamedyn.dynamics.get` names) that run on this game; ``cgd``
-needs ``num_generators == 1``."""
+"""Update rules (`gamedyn.dynamics.get` names) that run on this game; `cgd`
+needs `num_generators == 1`."""
 
 SCHEDULES = ("constant", "cosine")
 """Learning-rate schedules over the run: constant, or cosine decay to 0."""
 
-# ``fold_in`` data of the plotting and scoring keys: never a step index (simulate
+# `fold_in` data of the plotting and scoring keys: never a step index (simulate
 # counts steps in int32), so never the key of a training step.
 _PLOT_STREAM = 2**32 - 1
 _EVAL_STREAM = 2**32 - 2
 
 _AXIS = "seeds"
-"""The mesh axis :func:`run` splits the seeds along."""
+"""The mesh axis `run` splits the seeds along."""
 
 
 class Config(NamedTuple):
     """One mixture-of-Gaussians experiment (all static Python values).
 
     The defaults are the best stable configuration found for the ring (the
-    ``nsgan_r01_z4_b512_ema`` row of ``benchmarks/bench_mog.py``, see
-    ``docs/gans.md``).
+    `nsgan_r01_z4_b512_ema` row of `benchmarks/bench_mog.py`, see
+    `docs/gans.md`).
 
     Attributes:
-      dataset: ``"ring"`` (8 modes) or ``"grid"`` (25 modes).
-      dim: ambient dimension; ``> 2`` puts the mixture on a random plane of
-        ``R^dim`` (:func:`gamedyn.data.embed`).
-      loss: a :func:`gamedyn.losses.names` loss (default non-saturating).
-      regularizer: a :func:`gamedyn.regularizers.names` discriminator penalty
+      dataset: `"ring"` (8 modes) or `"grid"` (25 modes).
+      dim: ambient dimension; `> 2` puts the mixture on a random plane of
+        `R^dim` (`gamedyn.data.embed`).
+      loss: a `gamedyn.losses.names` loss (default non-saturating).
+      regularizer: a `gamedyn.regularizers.names` discriminator penalty
         (default R1).
       gamma: its weight (default 0.1; None: the regularizer's default).
       spectral_norm: spectrally normalise every discriminator kernel.
-      clip: WGAN weight clipping of the discriminator at ``[-clip, clip]``
+      clip: WGAN weight clipping of the discriminator at `[-clip, clip]`
         (None: off).
-      rule: the update rule, one of :data:`RULES` (default alternating).
+      rule: the update rule, one of `RULES` (default alternating).
       rule_param: the rule's own number (consensus gamma, SGA lambda, CGD eta,
         lookahead alpha, unrolled steps); None: the registry's default.
-      optimizer: a :func:`gamedyn.optimizers.names` optimizer (default Adam).
+      optimizer: a `gamedyn.optimizers.names` optimizer (default Adam).
       lr: the generator's learning rate (default 4e-3).
-      schedule: one of :data:`SCHEDULES` (default cosine decay to 0).
+      schedule: one of `SCHEDULES` (default cosine decay to 0).
       d_lr_factor: discriminator rate / generator rate (TTUR; default 1).
       beta1: Adam's beta1 (default 0.5).
       beta2: Adam's beta2 (default 0.999).
@@ -129,7 +129,7 @@ class Config(NamedTuple):
       d_layers: hidden layers of the leaky-ReLU discriminator (default 2).
       num_generators: a uniform mixture of this many generators (n-player game).
       instance_noise: std of the instance noise (default 0).
-      generator_penalty: Nagarajan-Kolter ``eta`` (default 0).
+      generator_penalty: Nagarajan-Kolter `eta` (default 0).
       ema_decay: decay of the generator's moving average, which is scored
         (default 0.999; 0: the raw generator).
     """
@@ -182,7 +182,7 @@ def check(config: Config) -> None:
     Raises:
       TypeError: when a field has the wrong type (the message names the field).
       ValueError: when a field has a bad value: an unknown name, a number out of
-        range or not finite, a ``rule_param`` the rule does not take.
+        range or not finite, a `rule_param` the rule does not take.
     """
     if not isinstance(config, Config):
         raise TypeError(
@@ -228,15 +228,15 @@ def check(config: Config) -> None:
 
 
 class Experiment(NamedTuple):
-    """What :func:`build` returns.
+    """What `build` returns.
 
     Attributes:
       game: the GAN game (players: the generators, then the discriminator).
       dynamics: the update rule with the optimizers (wrapped in
-        :func:`gamedyn.dynamics.ema` when ``ema_decay > 0``).
-      generator: the generator module (``z -> x``).
+        `gamedyn.dynamics.ema` when `ema_decay > 0`).
+      generator: the generator module (`z -> x`).
       mixture: the data.
-      sample_noise: ``sample_noise(key, n) -> z``.
+      sample_noise: `sample_noise(key, n) -> z`.
     """
 
     game: Game
@@ -265,12 +265,12 @@ def build(config: Config, steps: int | None = None) -> Experiment:
     """The game, update rule, generator module and mixture of a configuration.
 
     Args:
-      config: the configuration (validated by :func:`check`).
+      config: the configuration (validated by `check`).
       steps: the length of the learning-rate schedule; None gives constant rates
-        whatever ``config.schedule`` says.
+        whatever `config.schedule` says.
 
     Returns:
-      An :class:`Experiment`.
+      An `Experiment`.
     """
     check(config)
     if steps is not None:
@@ -310,17 +310,17 @@ def build(config: Config, steps: int | None = None) -> Experiment:
 
 
 class Result(NamedTuple):
-    """What :func:`run` returns (NumPy arrays, leading axis the seeds).
+    """What `run` returns (NumPy arrays, leading axis the seeds).
 
     Attributes:
-      steps: ``(snapshots + 1,)`` the training step of each snapshot (0 first, the
+      steps: `(snapshots + 1,)` the training step of each snapshot (0 first, the
         run's length last).
-      snapshots: ``(seeds, snapshots + 1, num_plot, 2)`` generator samples (in the
-        mixture's plane when ``dim > 2``).
-      counts: ``(seeds, K)`` high-quality samples per mode at the end.
-      metrics: ``dict`` of ``(seeds,)`` arrays: ``modes``, ``high_quality``,
-        ``reverse_kl``.
-      diverged: ``(seeds,)`` bool.
+      snapshots: `(seeds, snapshots + 1, num_plot, 2)` generator samples (in the
+        mixture's plane when `dim > 2`).
+      counts: `(seeds, K)` high-quality samples per mode at the end.
+      metrics: `dict` of `(seeds,)` arrays: `modes`, `high_quality`,
+        `reverse_kl`.
+      diverged: `(seeds,)` bool.
       seconds: wall-clock training time, compilation included (a later run of the
         same configuration with as many seeds reuses the compiled programs).
       params: the final params of every player, leading axis the seeds.
@@ -336,10 +336,10 @@ class Result(NamedTuple):
 
 
 def seed_tuple(seeds: int | Sequence[int]) -> tuple[int, ...]:
-    """The seeds of a run: ``n`` means ``0 .. n-1``; a sequence is taken as is.
+    """The seeds of a run: `n` means `0 .. n-1`; a sequence is taken as is.
 
     Raises:
-      TypeError, ValueError: naming ``seeds`` (not integers in ``[0, 2**32)``, or
+      TypeError, ValueError: naming `seeds` (not integers in `[0, 2**32)`, or
         none at all).
     """
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
@@ -358,9 +358,9 @@ def seed_tuple(seeds: int | Sequence[int]) -> tuple[int, ...]:
 def _programs(
     config: Config, steps: int, num_plot: int, devices: tuple, x64: bool
 ) -> tuple:
-    """``(mesh, init, advance, look)`` of :func:`run`: jitted programs over a 1-D
-    mesh of ``devices``, each device vmapping its share of the seeds. Cached (by
-    ``x64`` too: :func:`build` makes arrays of the current dtype), so a run with
+    """`(mesh, init, advance, look)` of `run`: jitted programs over a 1-D
+    mesh of `devices`, each device vmapping its share of the seeds. Cached (by
+    `x64` too: `build` makes arrays of the current dtype), so a run with
     as many other seeds compiles nothing."""
     exp = build(config, steps)
     mesh = Mesh(np.asarray(devices, dtype=object), (_AXIS,))
@@ -440,37 +440,37 @@ def run(
     progress: Callable[[int, int], Any] | None = None,
     devices: Sequence[jax.Device] | None = None,
 ) -> Result:
-    """Trains ``config`` for ``steps`` steps on every seed (vmapped, one program).
+    """Trains `config` for `steps` steps on every seed (vmapped, one program).
 
-    The run is split into ``snapshots`` chunks of (nearly) equal length, each one
-    :func:`gamedyn.simulate` call continuing the last (``state``, ``start_step``),
-    so every step ``t`` uses the key ``fold_in(key, t)`` of its seed whatever the
+    The run is split into `snapshots` chunks of (nearly) equal length, each one
+    `gamedyn.simulate` call continuing the last (`state`, `start_step`),
+    so every step `t` uses the key `fold_in(key, t)` of its seed whatever the
     chunking: the number of snapshots changes nothing but the snapshots. The final
-    generator (its EMA when ``ema_decay > 0``) is scored on
-    :data:`NUM_EVAL_SAMPLES` samples.
+    generator (its EMA when `ema_decay > 0`) is scored on
+    `NUM_EVAL_SAMPLES` samples.
 
-    The seeds are split over ``devices`` as :func:`gamedyn.sweep` splits
+    The seeds are split over `devices` as `gamedyn.sweep` splits
     configurations: padded to a multiple of the number of devices (repeats of the
     last seed, dropped from the result), cut along a 1-D mesh
-    (:func:`jax.shard_map`) and vmapped on each device. Each seed's params stay on
+    (`jax.shard_map`) and vmapped on each device. Each seed's params stay on
     its device from chunk to chunk; the snapshots, divergence flags, counts and
-    final params are gathered (:func:`gamedyn.distributed.gather`). On several
-    processes (after :func:`gamedyn.distributed.initialize`), every process makes
+    final params are gathered (`gamedyn.distributed.gather`). On several
+    processes (after `gamedyn.distributed.initialize`), every process makes
     the same call, trains its devices' share and receives every seed's result.
 
     Args:
       config: the configuration.
       steps: training steps (the length of the cosine schedule too).
-      seeds: the number of seeds ``0 .. n-1``, or the seeds themselves.
+      seeds: the number of seeds `0 .. n-1`, or the seeds themselves.
       snapshots: number of chunks, i.e. of snapshots after step 0 (at most
-        ``steps``).
+        `steps`).
       num_plot: samples per snapshot.
-      progress: called as ``progress(done_steps, steps)`` after each chunk.
-      devices: the devices to split the seeds over; default :func:`jax.devices`
+      progress: called as `progress(done_steps, steps)` after each chunk.
+      devices: the devices to split the seeds over; default `jax.devices`
         (every process's, in a multi-process run).
 
     Returns:
-      A :class:`Result`.
+      A `Result`.
     """
     steps = check_int("steps", steps, 1)
     snapshots = check_int("snapshots", snapshots, 1, steps)
@@ -525,19 +525,19 @@ def run(
 def summary(
     config: Config, result: Result, seeds: int | Sequence[int]
 ) -> dict[str, Any]:
-    """The ``metrics.json`` record of a run: means and stds over seeds, and per seed.
+    """The `metrics.json` record of a run: means and stds over seeds, and per seed.
 
     Args:
       config: the run's configuration.
-      result: what :func:`run` returned.
-      seeds: the run's ``seeds`` argument.
+      result: what `run` returned.
+      seeds: the run's `seeds` argument.
 
     Returns:
-      A dict of Python values: the means over the seeds, their ``std``, each
-      seed's values (``per_seed``, with ``diverged``) and ``diverged_seeds`` (the
+      A dict of Python values: the means over the seeds, their `std`, each
+      seed's values (`per_seed`, with `diverged`) and `diverged_seeds` (the
       seeds whose params stopped being finite: their generators' samples count as
-      no mode; non-finite metrics stay ``nan``, which
-      :func:`gamedyn.io.write_json` writes as ``null``).
+      no mode; non-finite metrics stay `nan`, which
+      `gamedyn.io.write_json` writes as `null`).
     """
     seed_list = seed_tuple(seeds)
     m = result.metrics

@@ -1,8 +1,8 @@
 """A GAN as a game: generator, discriminator, data and noise samplers.
 
-:func:`gan` is the two-player game and :func:`multi_gan` its n-player version with
+`gan` is the two-player game and `multi_gan` its n-player version with
 several generators and/or discriminators. (The generator's moving average is a
-dynamics wrapper, :func:`gamedyn.dynamics.ema`.)
+dynamics wrapper, `gamedyn.dynamics.ema`.)
 """
 
 from __future__ import annotations
@@ -71,9 +71,9 @@ def _gan_losses(
 ):
     """The losses of the (m + k)-player GAN; for m = k = 1 the two-player game.
 
-    With ``pack`` the game is conditional: ``sample_data(key, n) -> (x, c)``, the
-    generators are called as ``generator(g, z, c)`` with the real batch's ``c``, and
-    the discriminators (and regularizers) see ``pack(x, c)``, after instance noise.
+    With `pack` the game is conditional: `sample_data(key, n) -> (x, c)`, the
+    generators are called as `generator(g, z, c)` with the real batch's `c`, and
+    the discriminators (and regularizers) see `pack(x, c)`, after instance noise.
     """
     m, k = num_generators, num_discriminators
     penalise = not is_zero(generator_penalty)
@@ -167,31 +167,31 @@ def gan(
     """A two-player GAN game from pure functions (Goodfellow et al. 2014).
 
     Each evaluation draws a real minibatch and a noise minibatch from the key, so a
-    stochastic game stays a pure function of ``(params, key)``; ``key=None`` means a
-    fixed key, i.e. a fixed minibatch. With ``V = E f(D(G(z))) + E f(-D(x))`` (the sign
-    convention of :mod:`gamedyn.losses`) the losses are
-    ``L_G = loss.generator(D(x), D(G(z))) + eta ||grad_phi L_D^0||^2`` and
-    ``L_D = L_D^0 + R(D, x, G(z))`` with ``L_D^0 = loss.discriminator(D(x), D(G(z)))``.
+    stochastic game stays a pure function of `(params, key)`; `key=None` means a
+    fixed key, i.e. a fixed minibatch. With `V = E f(D(G(z))) + E f(-D(x))` (the sign
+    convention of `gamedyn.losses`) the losses are
+    `L_G = loss.generator(D(x), D(G(z))) + eta ||grad_phi L_D^0||^2` and
+    `L_D = L_D^0 + R(D, x, G(z))` with `L_D^0 = loss.discriminator(D(x), D(G(z)))`.
 
     Args:
-      init: ``init(key) -> (generator_params, discriminator_params)``.
-      generator: ``generator(params, z) -> x``, batched over the leading axis.
-      discriminator: ``discriminator(params, x) -> (batch,)`` outputs.
-      sample_data: ``sample_data(key, n) -> x``, ``n`` real samples.
-      sample_noise: ``sample_noise(key, n) -> z``, ``n`` latent vectors.
-      loss: a name from :func:`gamedyn.losses.names` or a ``GANLoss``.
-      regularizer: a penalty from :mod:`gamedyn.regularizers`, added to ``L_D``.
+      init: `init(key) -> (generator_params, discriminator_params)`.
+      generator: `generator(params, z) -> x`, batched over the leading axis.
+      discriminator: `discriminator(params, x) -> (batch,)` outputs.
+      sample_data: `sample_data(key, n) -> x`, `n` real samples.
+      sample_noise: `sample_noise(key, n) -> z`, `n` latent vectors.
+      loss: a name from `gamedyn.losses.names` or a `GANLoss`.
+      regularizer: a penalty from `gamedyn.regularizers`, added to `L_D`.
       batch_size: samples per evaluation.
       instance_noise: std of Gaussian noise added to real and generated samples
         before the discriminator sees them (Arjovsky & Bottou 2017; Sønderby et al.
         2017).
-      generator_penalty: ``eta``, the weight of the gradient-norm penalty of
+      generator_penalty: `eta`, the weight of the gradient-norm penalty of
         Nagarajan & Kolter (2017) on the generator: the squared norm of the
-        discriminator's gradient (for a zero-sum loss ``grad_phi V``), which the
+        discriminator's gradient (for a zero-sum loss `grad_phi V`), which the
         generator differentiates through. 0 (default) turns it off.
 
     Returns:
-      A :class:`gamedyn.Game` with params ``(generator_params, discriminator_params)``.
+      A `gamedyn.Game` with params `(generator_params, discriminator_params)`.
 
     References:
       Nagarajan & Kolter 2017, Gradient descent GAN optimization is locally stable.
@@ -223,8 +223,8 @@ def _two_player(
     generator_penalty,
     pack=None,
 ) -> Game:
-    """The body of :func:`gan` (options checked here), plus ``pack`` as in
-    :func:`_gan_losses`, which the conditional MNIST game uses."""
+    """The body of `gan` (options checked here), plus `pack` as in
+    `_gan_losses`, which the conditional MNIST game uses."""
     check_options(
         regularizer=regularizer,
         batch_size=batch_size,
@@ -263,27 +263,34 @@ def multi_gan(
     instance_noise: float | jax.Array = 0.0,
     generator_penalty: float | jax.Array = 0.0,
 ) -> Game:
-    """An n-player GAN: ``m`` generators and ``k`` discriminators.
+    """An n-player GAN: `m` generators and `k` discriminators.
 
-    The model distribution is the uniform mixture of the ``m`` generators (as in the
+    The model distribution is the uniform mixture of the `m` generators (as in the
     mixture GANs of Arora et al. 2017 and Hoang et al. 2018, MGAN, without their
-    extra terms); every discriminator ``D_j`` is trained against the data and the
-    whole mixture (``batch_size`` samples from each generator) and every generator
-    ``G_i`` minimises the mean over discriminators of its loss on its own samples,
-    ``L_{G_i} = 1/k sum_j loss.generator(D_j(x), D_j(G_i(z)))`` (the arithmetic-mean
-    combination of GMAN, Durugkar et al. 2017). With ``m = k = 1`` this is
-    :func:`gan`.
+    extra terms); every discriminator `D_j` is trained against the data and the
+    whole mixture (`batch_size` samples from each generator) and every generator
+    `G_i` minimises the mean over discriminators of its loss on its own samples,
+    `L_{G_i} = 1/k sum_j loss.generator(D_j(x), D_j(G_i(z)))` (the arithmetic-mean
+    combination of GMAN, Durugkar et al. 2017). With `m = k = 1` this is
+    `gan`.
 
     Args:
-      init: ``init(key) -> (g_1, ..., g_m, d_1, ..., d_k)``.
-      generator, discriminator, sample_data, sample_noise, loss, regularizer,
-        batch_size, instance_noise, generator_penalty: as in :func:`gan`; the
-        functions are shared and the players differ by their parameters.
-      num_generators: ``m``.
-      num_discriminators: ``k``.
+      init: `init(key) -> (g_1, ..., g_m, d_1, ..., d_k)`.
+      generator: as in `gan`.
+      discriminator: as in `gan`.
+      sample_data: as in `gan`.
+      sample_noise: as in `gan`.
+      loss: as in `gan`.
+      regularizer: as in `gan`.
+      batch_size: as in `gan`.
+      instance_noise: as in `gan`.
+      generator_penalty: as in `gan`.
+      num_generators: `m` (the functions are shared; the players differ by
+        their parameters).
+      num_discriminators: `k`.
 
     Returns:
-      A :class:`gamedyn.Game` with ``m + k`` players, generators first.
+      A `gamedyn.Game` with `m + k` players, generators first.
 
     References:
       Durugkar, Gemp, Mahadevan 2017, Generative Multi-Adversarial Networks. ICLR.

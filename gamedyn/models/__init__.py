@@ -1,11 +1,11 @@
 """Flax (linen) players for image GANs and the MNIST classifier.
 
-Every module is used through pure ``init``/``apply``: trainable weights live in the
-``"params"`` collection, batch-norm running averages in ``"batch_stats"`` (state that
-the trainer threads explicitly, see :mod:`gamedyn.games.mnist`). The MNIST classifier
+Every module is used through pure `init`/`apply`: trainable weights live in the
+`"params"` collection, batch-norm running averages in `"batch_stats"` (state that
+the trainer threads explicitly, see `gamedyn.games.mnist`). The MNIST classifier
 that scores generators is trained, saved and cached here
-(:mod:`gamedyn.models.classifier`); the scores themselves are in
-:mod:`gamedyn.metrics.classifier`.
+(`gamedyn.models.classifier`); the scores themselves are in
+`gamedyn.metrics.classifier`.
 """
 
 from gamedyn.models.classifier import (

@@ -1,22 +1,22 @@
 """The MNIST classifier that scores generators: the CNN, its training and its cache.
 
-:class:`CNNClassifier` is the flax module: its penultimate layer gives the features
+`CNNClassifier` is the flax module: its penultimate layer gives the features
 of the classifier FID, its logits the Inception Score and the class counts
-(:mod:`gamedyn.metrics.classifier` computes those). :func:`train_classifier` trains
-it on the MNIST training set; :func:`load_classifier` reads a trained one from a
-file or from the per-user cache (``<cache>/mnist_classifier_*.msgpack``, ``<cache>``
-from :func:`gamedyn.data.mnist.cache_dir`, overridable by ``$GAMEDYN_CACHE_DIR``),
+(`gamedyn.metrics.classifier` computes those). `train_classifier` trains
+it on the MNIST training set; `load_classifier` reads a trained one from a
+file or from the per-user cache (`<cache>/mnist_classifier_*.msgpack`, `<cache>`
+from `gamedyn.data.mnist.cache_dir`, overridable by `$GAMEDYN_CACHE_DIR`),
 training and caching it on first use.
 
-A trained :class:`Classifier` is a value that carries everything evaluation needs:
+A trained `Classifier` is a value that carries everything evaluation needs:
 the params, the test accuracy, how it was trained, and the *reference* statistics
 of the FID (mean and covariance of the features of the 10,000 MNIST test images),
 computed here when the classifier is trained or read, so that the metrics never
 load a data set.
 
 Images: uint8 arrays are read as pixel values 0..255, float arrays as values in
-``[-1, 1]`` (a generator's ``tanh`` output); shapes ``(N, 28, 28)`` or
-``(N, 28, 28, 1)``.
+`[-1, 1]` (a generator's `tanh` output); shapes `(N, 28, 28)` or
+`(N, 28, 28, 1)`.
 """
 
 from __future__ import annotations
@@ -38,21 +38,21 @@ from gamedyn._validate import check_int, check_optional_int, check_positive
 from gamedyn.data.mnist import cache_dir, load_mnist
 
 VERSION = 1
-"""The classifier's version: part of the cache file name and of ``config``."""
+"""The classifier's version: part of the cache file name and of `config`."""
 
 
 class CNNClassifier(nn.Module):
-    """``Conv(32, 5x5, /2) -> ReLU -> Conv(64, 5x5, /2) -> ReLU -> Dense(features) ->
-    ReLU -> Dense(classes)`` (stride-2 convolutions instead of max pooling: the same
+    """`Conv(32, 5x5, /2) -> ReLU -> Conv(64, 5x5, /2) -> ReLU -> Dense(features) ->
+    ReLU -> Dense(classes)` (stride-2 convolutions instead of max pooling: the same
     accuracy on MNIST and several times faster to train on CPU).
 
     Attributes:
       features: width of the penultimate layer (the FID's feature dimension).
       num_classes: number of outputs.
 
-    ``__call__(x, features=False)`` maps images ``(N, 28, 28, 1)`` in ``[-1, 1]`` to
-    logits ``(N, num_classes)``, or to the penultimate activations with
-    ``features=True``.
+    `__call__(x, features=False)` maps images `(N, 28, 28, 1)` in `[-1, 1]` to
+    logits `(N, num_classes)`, or to the penultimate activations with
+    `features=True`.
     """
 
     features: int = 128
@@ -72,7 +72,7 @@ _MODEL = CNNClassifier()
 
 
 class FeatureStatistics(NamedTuple):
-    """Mean ``(d,)`` and covariance ``(d, d)`` (float64) of a set of features."""
+    """Mean `(d,)` and covariance `(d, d)` (float64) of a set of features."""
 
     mean: np.ndarray
     cov: np.ndarray
@@ -82,12 +82,12 @@ class Classifier(NamedTuple):
     """A trained MNIST classifier.
 
     Attributes:
-      params: the CNN's params (``flax`` ``"params"`` collection).
+      params: the CNN's params (`flax` `"params"` collection).
       test_accuracy: its accuracy on the 10,000 MNIST test images.
-      config: how it was trained (``version``, ``train_size``, ``epochs``,
-        ``batch_size``, ``learning_rate``, ``seed``).
-      reference: the :class:`FeatureStatistics` of the 10,000 MNIST test images, the
-        default reference of :func:`gamedyn.metrics.classifier.mnist_fid`.
+      config: how it was trained (`version`, `train_size`, `epochs`,
+        `batch_size`, `learning_rate`, `seed`).
+      reference: the `FeatureStatistics` of the 10,000 MNIST test images, the
+        default reference of `gamedyn.metrics.classifier.mnist_fid`.
     """
 
     params: Any
@@ -97,10 +97,10 @@ class Classifier(NamedTuple):
 
 
 def as_images(images: Any, name: str = "images") -> np.ndarray:
-    """``images`` as float32 ``(N, 28, 28, 1)`` in ``[-1, 1]`` (uint8 is 0..255).
+    """`images` as float32 `(N, 28, 28, 1)` in `[-1, 1]` (uint8 is 0..255).
 
     Raises:
-      ValueError: naming ``name`` on a wrong shape or dtype.
+      ValueError: naming `name` on a wrong shape or dtype.
     """
     x = np.asarray(images)
     if x.ndim == 3:
@@ -125,14 +125,14 @@ def _apply(params, x, features):
 def apply_classifier(
     params: Any, images: Any, *, features: bool = False, batch_size: int = 1000
 ) -> np.ndarray:
-    """The CNN's logits ``(N, 10)`` (or penultimate features ``(N, 128)``).
+    """The CNN's logits `(N, 10)` (or penultimate features `(N, 128)`).
 
-    Runs in jitted batches of ``batch_size`` (the last one padded, so that one
+    Runs in jitted batches of `batch_size` (the last one padded, so that one
     compiled shape serves every batch).
 
     Args:
       params: the CNN's params.
-      images: ``(N, 28, 28[, 1])`` uint8 or float images (see the module doc).
+      images: `(N, 28, 28[, 1])` uint8 or float images (see the module doc).
       features: return the penultimate activations instead of the logits.
       batch_size: images per compiled call.
 
@@ -154,7 +154,7 @@ def apply_classifier(
 
 
 def feature_statistics(features: Any) -> FeatureStatistics:
-    """The :class:`FeatureStatistics` (float64) of ``(N >= 2, d)`` features."""
+    """The `FeatureStatistics` (float64) of `(N >= 2, d)` features."""
     f = np.asarray(features, np.float64)
     if f.ndim != 2 or f.shape[0] < 2:
         raise ValueError(f"features: expected shape (N >= 2, d), got {f.shape}")
@@ -162,7 +162,7 @@ def feature_statistics(features: Any) -> FeatureStatistics:
 
 
 def _test_evaluation(params: Any) -> tuple[float, FeatureStatistics]:
-    """Test accuracy and test-feature statistics of ``params``."""
+    """Test accuracy and test-feature statistics of `params`."""
     xt, yt = load_mnist("test")
     pred = np.argmax(apply_classifier(params, xt), axis=-1)
     accuracy = float(np.mean(pred == np.asarray(yt)))
@@ -178,24 +178,24 @@ def train_classifier(
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> Classifier:
-    """Trains :class:`CNNClassifier` on the MNIST training set.
+    """Trains `CNNClassifier` on the MNIST training set.
 
     Adam with a cosine-decayed learning rate and the softmax cross-entropy,
     minibatches from a fresh permutation each epoch. The defaults reach about 99%
     test accuracy (about two minutes on a 2-core CPU).
 
     Args:
-      train_size: use the first ``train_size`` training images (default all 60,000);
+      train_size: use the first `train_size` training images (default all 60,000);
         smaller is faster and less accurate (for tests).
       epochs: passes over the data.
       batch_size: images per step.
       learning_rate: Adam's peak learning rate.
       seed: initialisation and shuffling seed.
-      progress: ``progress(done, total)`` with the number of training steps done,
+      progress: `progress(done, total)` with the number of training steps done,
         every 50 steps and at the end of each epoch.
 
     Returns:
-      A :class:`Classifier` with its test accuracy and test-feature statistics.
+      A `Classifier` with its test accuracy and test-feature statistics.
     """
     epochs = check_int("epochs", epochs, 1)
     batch_size = check_int("batch_size", batch_size, 1)
@@ -260,7 +260,7 @@ def default_path(
 
 
 def save_classifier(path: str, classifier: Classifier) -> None:
-    """Writes a classifier atomically (``flax.serialization`` msgpack)."""
+    """Writes a classifier atomically (`flax.serialization` msgpack)."""
     blob = flax.serialization.msgpack_serialize(
         {
             "params": jax.device_get(classifier.params),
@@ -276,7 +276,7 @@ def save_classifier(path: str, classifier: Classifier) -> None:
 
 
 def read_classifier(path: str) -> Classifier:
-    """Reads a classifier written by :func:`save_classifier`.
+    """Reads a classifier written by `save_classifier`.
 
     Files written before the reference statistics were stored get them computed
     from the MNIST test set.
@@ -321,20 +321,22 @@ def load_classifier(
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> Classifier:
-    """The MNIST classifier: read from ``path`` or the cache, trained when absent.
+    """The MNIST classifier: read from `path` or the cache, trained when absent.
 
     Args:
-      path: a file written by :func:`save_classifier`; default the cache file of
-        these settings (:func:`default_path`), trained and written on first use.
-      train_size, epochs, seed: training settings (see :func:`train_classifier`).
-      progress: passed to :func:`train_classifier` when it trains (whether it will:
-        ``not os.path.isfile(default_path(...))``).
+      path: a file written by `save_classifier`; default the cache file of
+        these settings (`default_path`), trained and written on first use.
+      train_size: training examples (see `train_classifier`).
+      epochs: training epochs (see `train_classifier`).
+      seed: training seed (see `train_classifier`).
+      progress: passed to `train_classifier` when it trains (whether it will:
+        `not os.path.isfile(default_path(...))`).
 
     Returns:
-      A :class:`Classifier`.
+      A `Classifier`.
 
     Raises:
-      ValueError: when ``path`` is given and is not a classifier file.
+      ValueError: when `path` is given and is not a classifier file.
     """
     if path is None:
         path = default_path(train_size=train_size, epochs=epochs, seed=seed)

@@ -10,13 +10,13 @@ import jax.numpy as jnp
 
 
 class MLPGenerator(nn.Module):
-    """``G(z, y)``: an MLP from latents to images in ``[-1, 1]`` (a ``tanh`` output).
+    """`G(z, y)`: an MLP from latents to images in `[-1, 1]` (a `tanh` output).
 
     Attributes:
       features: widths of the hidden layers (ReLU).
-      shape: the shape of one image, e.g. ``(28, 28, 1)``.
+      shape: the shape of one image, e.g. `(28, 28, 1)`.
       num_classes: 0 for an unconditional generator, else the number of classes;
-        the one-hot label is then concatenated to ``z`` (Mirza & Osindero 2014).
+        the one-hot label is then concatenated to `z` (Mirza & Osindero 2014).
     """
 
     features: Sequence[int] = (256, 256)
@@ -42,7 +42,7 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """``D(x, y)``: an MLP from images to one logit per sample (LeakyReLU 0.2).
+    """`D(x, y)`: an MLP from images to one logit per sample (LeakyReLU 0.2).
 
     Attributes:
       features: widths of the hidden layers.

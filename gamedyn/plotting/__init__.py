@@ -27,6 +27,7 @@ from gamedyn.plotting.mnist import (
     plot_hessian_ends,
     plot_samples,
     plot_spectra,
+    plot_spectra_over_steps,
 )
 from gamedyn.plotting.mog import plot_mode_histogram, plot_mog_samples
 from gamedyn.plotting.phase import OUTCOME_COLORS, phase_diagram
@@ -55,6 +56,7 @@ __all__ = [
     "plot_path_angle",
     "plot_samples",
     "plot_spectra",
+    "plot_spectra_over_steps",
     "plot_spectral_radii",
     "plot_stability_region",
     "plot_trajectory",

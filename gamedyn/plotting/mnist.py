@@ -18,10 +18,10 @@ def _ax(ax):
 
 
 def image_grid(images, nrow: int = 10, pad: int = 2) -> np.ndarray:
-    """Tiles ``(n, h, w[, 1])`` images into one 2-D array, ``nrow`` per row.
+    """Tiles `(n, h, w[, 1])` images into one 2-D array, `nrow` per row.
 
-    Float images are read as ``[-1, 1]``, uint8 as ``0..255``; the grid is in
-    ``[0, 1]`` with a white ``pad``.
+    Float images are read as `[-1, 1]`, uint8 as `0..255`; the grid is in
+    `[0, 1]` with a white `pad`.
     """
     x = np.asarray(images)
     if x.ndim == 4 and x.shape[-1] == 1:
@@ -45,7 +45,7 @@ def plot_samples(images, nrow: int = 10, ax=None, title: str = ""):
     """Shows a grid of generated (or real) digits, white on black.
 
     Args:
-      images: ``(n, 28, 28[, 1])``, float in [-1, 1] or uint8.
+      images: `(n, 28, 28[, 1])`, float in [-1, 1] or uint8.
       nrow: images per row.
       ax: matplotlib axes (default: the current ones).
       title: the axes' title.
@@ -77,7 +77,7 @@ def plot_fid_curve(
       steps: the training step of each value.
       fid: the FIDs.
       ax: matplotlib axes (default: the current ones).
-      label: legend label (its encoding, :func:`gamedyn.plotting.encoding`, gives
+      label: legend label (its encoding, `gamedyn.plotting.encoding`, gives
         the colour, line style and marker).
       log: logarithmic y axis (default: when the values span more than a decade).
 
@@ -122,20 +122,20 @@ def plot_complex_eigenvalues(
 
     The limits cover every set of eigenvalues drawn on the axes by this function
     (call it once per set, or give a mapping) and the origin, and no outlier sets
-    them (:func:`gamedyn.plotting.style.robust_limits` on each axis): values much
+    them (`gamedyn.plotting.style.robust_limits` on each axis): values much
     farther out than the rest are drawn on the edge as open triangles with their
     values in the legend, and an axis whose values take both signs, most of them
     far smaller than the largest, is symmetric-log, so a few large eigenvalues do
     not squeeze the rest into a dot.
 
     Args:
-      eigenvalues: complex array, ``[[re, im], ...]``, or a mapping label -> either
-        (one series each, in its encoding, :func:`gamedyn.plotting.encodings`).
+      eigenvalues: complex array, `[[re, im], ...]`, or a mapping label -> either
+        (one series each, in its encoding, `gamedyn.plotting.encodings`).
       ax: matplotlib axes.
       label: legend label (of a single array).
-      scale: ``"auto"``, ``"linear"`` or ``"symlog"`` for both axes.
+      scale: `"auto"`, `"linear"` or `"symlog"` for both axes.
       legend: draw the legend (where it covers no data, else outside the axes).
-      kw: passed to ``ax.scatter`` (e.g. ``color``, ``marker``, ``s``).
+      kw: passed to `ax.scatter` (e.g. `color`, `marker`, `s`).
 
     Returns:
       the axes.
@@ -202,15 +202,15 @@ def plot_hessian_ends(
     records: Sequence[dict], player: str, ax=None, *, legend: bool = True
 ):
     """The bottom-k and the top-k eigenvalues of one player's Hessian at each
-    checkpoint, as two separate series per checkpoint: ranks ``1..k`` (the smallest)
-    on the left, ``n-k+1..n`` (the largest) on the right, with the eigenvalues
+    checkpoint, as two separate series per checkpoint: ranks `1..k` (the smallest)
+    on the left, `n-k+1..n` (the largest) on the right, with the eigenvalues
     in between (not computed) marked as a gap that no line crosses. The y axis is
     symmetric-log where the values take both signs over decades
-    (:func:`gamedyn.plotting.style.robust_limits`).
+    (`gamedyn.plotting.style.robust_limits`).
 
     Args:
-      records: from :func:`gamedyn.experiments.mnist.spectra`.
-      player: ``"g"`` or ``"d"``.
+      records: from `gamedyn.experiments.mnist.spectra`.
+      player: `"g"` or `"d"`.
       ax: matplotlib axes.
       legend: draw the legend.
 
@@ -268,20 +268,20 @@ def plot_hessian_ends(
 
 
 def plot_spectra(records: Sequence[dict], fig=None):
-    """The spectra of :func:`gamedyn.experiments.mnist.spectra`, one colour (viridis,
+    """The spectra of `gamedyn.experiments.mnist.spectra`, one colour (viridis,
     early to late) and marker per checkpoint.
 
     Left: the game Jacobian's top-k eigenvalues in the complex plane, real part
     against imaginary part (rotation shows as large imaginary parts;
-    :func:`plot_complex_eigenvalues`). Middle and right: the bottom-k and top-k
+    `plot_complex_eigenvalues`). Middle and right: the bottom-k and top-k
     eigenvalues of the generator's and the discriminator's Hessians
-    (:func:`plot_hessian_ends`: two series per checkpoint, no line across the
+    (`plot_hessian_ends`: two series per checkpoint, no line across the
     eigenvalues in between; negative ones mean the point is not a local minimum for
     that player). As in Berard et al. 2020. One legend, right of the panels, names
     the checkpoints; the figure uses matplotlib's constrained layout.
 
     Args:
-      records: from :func:`gamedyn.experiments.mnist.spectra`.
+      records: from `gamedyn.experiments.mnist.spectra`.
       fig: the figure to draw in (default: a new one).
 
     Returns:
@@ -325,4 +325,95 @@ def plot_spectra(records: Sequence[dict], fig=None):
         ]
         if marks:
             style.legend(ax, *zip(*marks))
+    return fig
+
+
+def _by_seed(records: Sequence[dict]) -> dict:
+    """Records grouped by their `"seed"` (None for a run of one seed), by step."""
+    groups: dict = {}
+    for rec in records:
+        groups.setdefault(rec.get("seed"), []).append(rec)
+    return {s: sorted(rs, key=lambda r: r["step"]) for s, rs in groups.items()}
+
+
+def plot_spectra_over_steps(records: Sequence[dict], fig=None):
+    """The game Jacobian's top-k eigenvalues along training (Berard et al. 2020).
+
+    Three panels over the training step, one colour per seed
+    (`gamedyn.plotting.encodings`): the top-k eigenvalues by magnitude
+    (`"jacobian"`: `|Im l|` filled, `Re l` open, a line through the largest
+    `|Im l|`), the top-k by imaginary part (`"jacobian_imag"`, ARPACK's
+    `which="LI"`: the rotation where it exists, drawn the same way), and the
+    rotation share `sum |Im l| / sum |l|` of the former (`"rotation"`; 0: real
+    eigenvalues, no rotation; 1: purely imaginary). The two eigenvalues of a
+    conjugate pair fall on one point. Symmetric-log y axes where the values span
+    decades (`gamedyn.plotting.style.robust_limits`).
+
+    Args:
+      records: `gamedyn.experiments.mnist.spectra`'s records (with
+        `"jacobian_imag"` and `"rotation"`; one seed or several).
+      fig: the figure to draw in (default: a new one).
+
+    Returns:
+      the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if not records:
+        raise ValueError("records: expected at least one checkpoint's spectra")
+    missing = [
+        k for k in ("jacobian", "jacobian_imag", "rotation") if k not in records[0]
+    ]
+    if missing:
+        raise ValueError(
+            f"records: expected spectra with {missing} (gamedyn.experiments.mnist."
+            "spectra of this version)"
+        )
+    if fig is None:
+        fig = plt.figure(figsize=(15, 4.2))
+    fig.set_layout_engine("constrained")
+    axes = fig.subplots(1, 3)
+    groups = _by_seed(records)
+    names = {s: "run" if s is None else f"seed {s}" for s in groups}
+    enc = style.encodings(names.values())
+    for ax, key, title in (
+        (axes[0], "jacobian", "top-k by magnitude"),
+        (axes[1], "jacobian_imag", "top-k by imaginary part (LI)"),
+    ):
+        values = []
+        for seed, recs in groups.items():
+            e = enc[names[seed]]
+            steps, top = [], []
+            for rec in recs:
+                lam = _as_complex(rec[key])  # a conjugate pair draws one point
+                x = np.full(lam.size, rec["step"], float)
+                ax.scatter(x, np.abs(lam.imag), color=e["color"], marker=e["marker"],
+                           s=22, zorder=3)  # fmt: skip
+                ax.scatter(x, lam.real, facecolors="none", edgecolors=e["color"],
+                           marker=e["marker"], s=22, zorder=3)  # fmt: skip
+                values += [np.abs(lam.imag), lam.real]
+                steps.append(rec["step"])
+                top.append(np.max(np.abs(lam.imag)) if lam.size else np.nan)
+            ax.plot(steps, top, color=e["color"], linestyle=e["linestyle"], lw=1.2,
+                    label=names[seed])  # fmt: skip
+        limits = style.robust_limits(np.concatenate(values), clip=False, include=0.0)
+        style.apply_limits(ax, limits, "y")
+        ax.axhline(0, color="0.5", lw=0.8, zorder=1)
+        ax.set_title(f"game Jacobian: {title}")
+        ax.set_xlabel("training step $t$")
+        ax.set_ylabel(
+            r"$|\mathrm{Im}\,\lambda|$ (filled), $\mathrm{Re}\,\lambda$ (open)"
+            + (" (symlog)" if limits.scale == "symlog" else "")
+        )
+        ax.grid(True, alpha=0.3)
+    for seed, recs in groups.items():
+        e = enc[names[seed]]
+        axes[2].plot([r["step"] for r in recs], [r["rotation"] for r in recs],
+                     ms=5, label=names[seed], **e)  # fmt: skip
+    axes[2].set_ylim(-0.02, 1.02)
+    axes[2].set_title("rotation: share of the imaginary parts")
+    axes[2].set_xlabel("training step $t$")
+    axes[2].set_ylabel(r"$\sum|\mathrm{Im}\,\lambda| \,/\, \sum|\lambda|$ (top-k)")
+    axes[2].grid(True, alpha=0.3)
+    style.legend(axes[2])
     return fig

@@ -225,7 +225,9 @@ def test_spectrum_at_checkpoints(tmp_path, capsys):
         assert len(r["jacobian"]) == 3 and len(r["hessian_d_top"]) == 3
         assert r["hessian_g_top"][0] >= r["hessian_g_bottom"][0]
     assert _json(out)["spectrum_steps"] == [10, 20]
-    assert os.path.getsize(os.path.join(out, "spectrum.png")) > 1000
+    assert all(len(r["jacobian_imag"]) == 3 and 0 <= r["rotation"] <= 1 for r in recs)
+    for name in ("spectrum.png", "spectrum_steps.png"):
+        assert os.path.getsize(os.path.join(out, name)) > 1000, name
     capsys.readouterr()
     line = _error([*args[:2], "30", *args[3:-2], "100000", "--no-progress"], capsys)
     assert "--spectrum: expected an integer < " in line
@@ -278,3 +280,34 @@ def test_recoveries_are_warning_lines_and_refusals_error_lines(tmp_path, capsys)
         "(checkpoint_000000004.msgpack, checkpoint_000000008.msgpack: all corrupt or "
         "truncated); delete them to start over, or use another directory"
     )
+
+
+def test_seeds_in_one_process_and_the_distributed_flags(tmp_path, capsys):
+    """``--seeds 2`` trains two GANs as one program: metrics per seed with their
+    mean and standard deviation, one sample grid per seed. The jax.distributed
+    flags are the command's (checked before anything starts); without them the
+    command runs as one process."""
+    out = str(tmp_path / "s")
+    argv = ["mnist", "--steps", "4", "--out", out, "--seeds", "2", *FAULTS[:-2],
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    m = _json(out)
+    assert m["seeds"] == [0, 1] and [p["step"] for p in m["per_seed"]] == [4, 4]
+    assert set(m["mean"]) == {"loss_g", "loss_d"} and m["num_seeds"] == 2
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["loss_g"] == m["mean"]["loss_g"] and "loss_g_std" in printed
+    assert _json(out, "config.json")["seeds"] == 2
+    assert os.path.getsize(os.path.join(out, "samples.png")) > 1000
+    line = _error([*argv, "--coordinator", "localhost:1234"], capsys)
+    assert line == (
+        "gamedyn mnist: error: --num-processes: expected --coordinator, "
+        "--num-processes and --process-id together, got only --coordinator"
+    )
+    line = _error(
+        [*argv, "--coordinator", "localhost:1234", "--num-processes", "2",
+         "--process-id", "2"],
+        capsys,
+    )  # fmt: skip
+    assert "--process-id: expected an integer < --num-processes (2), got 2" in line
+    line = _error([*argv, "--seeds", "0"], capsys)
+    assert "argument --seeds: expected an integer >= 1, got 0" in line

@@ -236,6 +236,11 @@ def test_run_evaluates_logs_fids_and_computes_spectra(tmp_path, quick_classifier
     for rec in r.spectra:
         assert len(rec["jacobian"]) == 2 and len(rec["hessian_d_top"]) == 2
         assert rec["hessian_g_top"][0] >= rec["hessian_g_bottom"][0]
+        # which="LI": no eigenvalue of the top-k by magnitude rotates faster
+        assert len(rec["jacobian_imag"]) == 2
+        most = max(abs(im) for _, im in rec["jacobian_imag"])
+        assert most >= max(abs(im) for _, im in rec["jacobian"]) * (1 - 1e-6)
+        assert rec["rotation"] == ex.rotation_share(rec["jacobian"])
     assert [r_["step"] for r_ in io.read_log(out) if "fid" in r_] == [2, 4]
     assert io.read_json(os.path.join(out, "metrics.json")) == io.jsonable(m)
     assert io.read_json(os.path.join(out, "spectrum.json")) == io.jsonable(r.spectra)
@@ -341,3 +346,83 @@ def test_settings_are_compared_resolved(tmp_path):
     with pytest.raises(ValueError, match="metrics.json does not hold the settings"):
         ex.run(TINY, str(other), target_step=0, fid_samples=0)
     assert sorted(os.listdir(other)) == [".gamedyn.lock", "metrics.json"]
+
+
+@needs_mnist
+def test_seeds_train_together_as_their_single_runs(tmp_path, quick_classifier):
+    """Seed i of a 2-seed run equals the 1-seed run with that seed (to float
+    rounding): state, losses, FID; metrics.json holds both and their mean and
+    standard deviation; a resumed 2-seed run equals the unbroken one bitwise."""
+    cfg = TINY._replace(seed=3, seeds=2)
+    kw = dict(
+        chunk=4,
+        checkpoint_every=4,
+        fid_samples=100,
+        classifier=quick_classifier,
+    )
+    a = str(tmp_path / "a")
+    many = ex.run(cfg, a, target_step=8, **kw)
+    alone = ex.run(TINY._replace(seed=4), str(tmp_path / "one"), target_step=8, **kw)
+    jax.tree.map(
+        lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6),
+        gd.train.select_run(many.state, 1),
+        alone.state,
+    )
+    m = many.metrics
+    assert m["seeds"] == [3, 4] and [p["seed"] for p in m["per_seed"]] == [3, 4]
+    for key in ("loss_g", "loss_d", "fid", "inception_score"):
+        np.testing.assert_allclose(
+            m["per_seed"][1][key], alone.metrics[key], rtol=1e-3, err_msg=key
+        )
+        values = [p[key] for p in m["per_seed"]]
+        assert values[0] != values[1], key
+        np.testing.assert_allclose(m["mean"][key], np.mean(values), rtol=1e-12)
+        np.testing.assert_allclose(m["std"][key], np.std(values, ddof=1), rtol=1e-12)
+    assert m["per_seed"][1]["class_counts"] == alone.metrics["class_counts"]
+    assert m["diverged"] is False and m["diverged_seeds"] == []
+    assert io.read_json(os.path.join(a, "metrics.json")) == io.jsonable(m)
+    assert many.samples.shape == (2, 100, 28, 28, 1)
+    np.testing.assert_allclose(many.samples[1], alone.samples, atol=1e-5)
+    log = io.read_log(a)
+    assert [len(r["loss_g"]) for r in log] == [2, 2]
+    # Killed after step 4, resumed: the unbroken run, bitwise.
+    b = str(tmp_path / "b")
+    ex.run(cfg, b, target_step=4, **kw)
+    again = ex.run(cfg, b, target_step=8, **kw)
+    assert again.resumed_from == 4
+    assert _equal(again.state, many.state)
+    assert again.metrics["per_seed"] == m["per_seed"]
+    with pytest.raises(ValueError, match="out_dir: .* seeds=2, this one has seeds=3"):
+        ex.run(cfg._replace(seeds=3), b, target_step=12, **kw)
+
+
+@needs_mnist
+def test_seeds_that_all_diverge_stop_the_run(tmp_path):
+    cfg = TINY._replace(optimizer="sgd", lr_g=1e30, lr_d=1e30, loss="wgan", seeds=2)
+    r = ex.run(
+        cfg, str(tmp_path / "nan"), target_step=8, chunk=4, fid_samples=0, spectrum=2
+    )
+    assert int(r.state.step) == 4
+    m = r.metrics
+    assert m["diverged"] is True and m["diverged_seeds"] == [0, 1]
+    assert [p["diverged_step"] for p in m["per_seed"]] == [2, 2]
+    assert m["mean"]["loss_g"] is None and m["std"]["loss_g"] is None
+    assert m["spectrum_skipped"] == "every seed diverged: no spectra"
+
+
+def test_rotation_share_and_summary():
+    assert ex.rotation_share([1.0, -2.0]) == 0.0
+    assert ex.rotation_share([2j, -2j]) == 1.0
+    np.testing.assert_allclose(ex.rotation_share([[3.0, 4.0], [3.0, -4.0]]), 0.8)
+    assert math.isnan(ex.rotation_share([]))
+    s = ex.summarize(
+        [
+            {"seed": 0, "fid": 10.0, "diverged": False},
+            {"seed": 1, "fid": 14.0, "diverged": False},
+            {"seed": 2, "fid": None, "diverged": True},
+        ]
+    )
+    assert s["mean"] == {"fid": 12.0} and s["std"] == {"fid": math.sqrt(8.0)}
+    assert s["num_seeds"] == 3 and s["diverged_seeds"] == [2]
+    with pytest.raises(ValueError, match="seeds: expected an integer >= 1"):
+        ex.check(ex.Config(seeds=0))
