@@ -12,7 +12,12 @@ from gamedyn.models.dcgan import Conv4x4
 
 @pytest.mark.parametrize(
     "transpose,c_in,c_out,size",
-    [(True, 16, 8, 7), (True, 3, 1, 14), (False, 1, 8, 28), (False, 3, 2, 6)],
+    [
+        (True, 16, 8, 7),
+        pytest.param(True, 3, 1, 14, marks=pytest.mark.slow),
+        (False, 1, 8, 28),
+        pytest.param(False, 3, 2, 6, marks=pytest.mark.slow),
+    ],
 )
 def test_conv4x4_is_flax_conv(transpose, c_in, c_out, size):
     x = jax.random.normal(jax.random.key(1), (2, size, size, c_in))

@@ -166,6 +166,18 @@ RENDERERS = {
     ),
     "plot_hessian_ends": lambda _: plotting.plot_hessian_ends(records(), "d").figure,
     "plot_spectra": lambda _: plotting.plot_spectra(records()),
+    "plot_spectra_over_steps": lambda _: plotting.plot_spectra_over_steps(
+        [
+            dict(
+                r,
+                seed=seed,
+                jacobian_imag=[[0.1 * i, 1.0 + i] for i in range(3)],
+                rotation=0.4 + 0.1 * seed,
+            )
+            for seed in (0, 1)
+            for r in records()
+        ]
+    ),
     "plot_mog_samples": lambda _: plotting.plot_mog_samples(
         snapshots(), [0, 100], Mixture(), title="ring"
     ),

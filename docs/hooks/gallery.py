@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 
-from mkdocs.structure.files import File, Files
-
 GALLERY = "gallery"
 
 
@@ -74,7 +72,9 @@ def _entry_page(name: str, folder: str) -> tuple[str, dict]:
     return "\n".join(lines) + "\n", {"entry": e, "held": held, "total": len(claims)}
 
 
-def on_files(files: Files, config) -> Files:
+def on_files(files, config):
+    from mkdocs.structure.files import File
+
     from gamedyn.experiments import reproduce
 
     root = os.path.join(config["docs_dir"], GALLERY)

@@ -288,6 +288,7 @@ MOG = [
 ]
 
 
+@pytest.mark.slow
 def test_gamedyn_mog_in_two_processes(tmp_path):
     # 3 seeds on 2 devices: padded to 4, 2 per device, as in the lone run
     alone, multi = tmp_path / "alone", tmp_path / "multi"

@@ -214,6 +214,7 @@ SMALL = ["--width", "8", "--latent-dim", "4", "--train-size", "256", "--chunk", 
          "--checkpoint-every", "10", "--fid-samples", "0", "--no-progress"]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_spectrum_at_checkpoints(tmp_path, capsys):
     out = str(tmp_path / "s")
     args = ["mnist", "--steps", "20", "--out", out, *SMALL[:-1], "--spectrum", "3",

@@ -349,6 +349,7 @@ def test_settings_are_compared_resolved(tmp_path):
 
 
 @needs_mnist
+@pytest.mark.slow
 def test_seeds_train_together_as_their_single_runs(tmp_path, quick_classifier):
     """Seed i of a 2-seed run equals the 1-seed run with that seed (to float
     rounding): state, losses, FID; metrics.json holds both and their mean and
@@ -397,6 +398,7 @@ def test_seeds_train_together_as_their_single_runs(tmp_path, quick_classifier):
 
 
 @needs_mnist
+@pytest.mark.slow
 def test_seeds_that_all_diverge_stop_the_run(tmp_path):
     cfg = TINY._replace(optimizer="sgd", lr_g=1e30, lr_d=1e30, loss="wgan", seeds=2)
     r = ex.run(
