@@ -23,6 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from gamedyn.distributed import check_devices
+
 _AXIS = "configs"
 
 
@@ -124,27 +126,6 @@ def _check_grid(fn: Callable[..., Any], grid: Any) -> dict[str, Any]:
             f"grid: fn's arguments {missing} have no default and no grid axis"
         )
     return values
-
-
-def _check_devices(devices: Any) -> tuple[Any, ...]:
-    if devices is None:
-        return tuple(jax.devices())
-    if isinstance(devices, jax.Device):
-        devices = (devices,)
-    try:
-        devices = tuple(devices)
-    except TypeError:
-        raise ValueError(
-            f"devices: expected a sequence of jax devices, got {type(devices).__name__}"
-        ) from None
-    if not devices or not all(isinstance(d, jax.Device) for d in devices):
-        raise ValueError(
-            "devices: expected a non-empty sequence of jax devices (e.g. "
-            f"jax.devices()), got {devices!r}"
-        )
-    if len(set(devices)) != len(devices):
-        raise ValueError("devices: expected distinct devices, got repeats")
-    return devices
 
 
 def _build(
@@ -275,7 +256,7 @@ def sweep(
       (3, 2)
     """
     values = _check_grid(fn, grid)
-    devices = _check_devices(devices)
+    devices = check_devices(devices)
     names = tuple(values)
     sizes = tuple(int(v.shape[0]) for v in values.values())
     total = math.prod(sizes)
