@@ -48,16 +48,18 @@ import time
 import numpy as np
 
 RULES = {
-    "simultaneous": dict(rule="simultaneous"),
-    "alternating": dict(rule="alternating"),
-    "extra-Adam": dict(rule="extragradient"),
-    "optimistic Adam": dict(rule="optimistic"),
-    "consensus": dict(rule="consensus"),
-    "lookahead": dict(rule="lookahead"),
-    "SGA": dict(rule="sga"),
+    "simultaneous": dict(rule="simultaneous", regularizer="none"),
+    "alternating": dict(rule="alternating", regularizer="none"),
+    "extra-Adam": dict(rule="extragradient", regularizer="none"),
+    "optimistic Adam": dict(rule="optimistic", regularizer="none"),
+    "consensus": dict(rule="consensus", regularizer="none"),
+    "lookahead": dict(rule="lookahead", regularizer="none"),
+    "SGA": dict(rule="sga", regularizer="none"),
     "simultaneous + R1": dict(rule="simultaneous", regularizer="r1", gamma=1.0),
 }
-"""Row label -> the settings that make the rule (registry defaults otherwise)."""
+"""Row label -> the settings that make the rule (registry defaults otherwise). Only
+the last row has a regularizer (`gamedyn mnist`'s default, R1 weight 1): the others
+are the unregularized GAN under each rule."""
 
 QUICK = dict(width=8, latent_dim=4, batch_size=16, train_size=256)
 """``--quick``: a tiny GAN, to check the script, not to compare the rules."""
@@ -133,11 +135,11 @@ def run_rule(label: str, base, args, classifier) -> dict:
         fid_every=args.fid_every,
         fid_log_samples=args.fid_log_samples,
         classifier=classifier,
-        spectrum=args.k,
     )
-    seconds = time.perf_counter() - t0
     m = result.metrics
     per = m["per_seed"] if cfg.seeds > 1 else [dict(m, seed=cfg.seed)]
+    last = end_spectra(cfg, result.state, [p["seed"] for p in per], args.k)
+    seconds = time.perf_counter() - t0
     curve = [r for r in io.read_log(out) if "fid" in r]
     steps = [r["step"] for r in curve]
     seeds = [p["seed"] for p in per]
@@ -146,9 +148,6 @@ def run_rule(label: str, base, args, classifier) -> dict:
         for i in range(len(seeds))
     ]
     near = [first_below_twice_final(steps, c) for c in fid_curves]
-    last = {}
-    for rec in result.spectra:  # the final checkpoint's, per seed
-        last[rec.get("seed", cfg.seed)] = rec
     rotation = [last[s]["rotation"] if s in last else None for s in seeds]
     max_imag = [
         max(abs(im) for _, im in last[s]["jacobian_imag"]) if s in last else None
@@ -167,8 +166,36 @@ def run_rule(label: str, base, args, classifier) -> dict:
         "fid_steps": steps,
         "fid_curves": fid_curves,
         "seconds": round(seconds, 1),
-        "spectrum_skipped": m.get("spectrum_skipped"),
     }
+
+
+def end_spectra(cfg, state, seeds: list[int], k: int) -> dict:
+    """Seed -> `{"rotation", "jacobian_imag"}` at the end of training: the top-`k`
+    eigenvalues of the game Jacobian by magnitude (their imaginary share,
+    `rotation_share`) and by imaginary part (`which="LI"`), on each seed's fixed
+    evaluation batch (`ex.keys(seed)[2]`), matrix-free. Seeds whose params are not
+    finite are left out. (Only the Jacobian: `gamedyn mnist --spectrum` also
+    computes each player's Hessian, four more ARPACK runs per seed.)"""
+    import jax
+
+    from gamedyn import train as T
+    from gamedyn.analysis import top_eigenvalues
+    from gamedyn.experiments import mnist as ex
+
+    gan, _ = ex.build(cfg._replace(seeds=1))
+    out = {}
+    for i, seed in enumerate(seeds):
+        params = (T.select_run(state, i) if len(seeds) > 1 else state).params
+        if not all(np.all(np.isfinite(x)) for x in jax.tree.leaves(params)):
+            continue
+        key = ex.keys(seed)[2]
+        lam = top_eigenvalues(gan.game, params, k, key=key, which="LM")
+        rot = top_eigenvalues(gan.game, params, k, key=key, which="LI")
+        out[seed] = {
+            "rotation": ex.rotation_share(lam),
+            "jacobian_imag": [[float(z.real), float(z.imag)] for z in rot],
+        }
+    return out
 
 
 def _cell(values, fmt: str) -> str:
@@ -289,6 +316,11 @@ def main() -> None:
     info = machine()
     print(json.dumps(info))
     print(f"{model} GAN, {args.seeds} seeds per rule, {args.steps} steps")
+    name = args.name or info["platform"]
+    where = os.path.join(os.path.dirname(__file__), "results")
+    if args.quick and args.name is None:  # a check of the script, not a result
+        where, name = args.work, "quick"
+    path = os.path.join(where, f"mnist_rules_{name}.json")
     rows = []
     for label in args.rules:
         rows.append(run_rule(label, base, args, classifier))
@@ -299,15 +331,13 @@ def main() -> None:
             f"{_cell(r['rotation'], '.2f'):12s} ({r['seconds']:.0f} s)",
             flush=True,
         )
+        # After every rule, so that a stopped benchmark leaves its finished rows.
+        done = {"machine": info, "settings": settings, "rows": rows}
+        done["complete"] = len(rows) == len(args.rules)
+        with open(path, "w") as f:
+            json.dump(done, f, indent=1)
     print()
     print(table(rows))
-    name = args.name or info["platform"]
-    where = os.path.join(os.path.dirname(__file__), "results")
-    if args.quick and args.name is None:  # a check of the script, not a result
-        where, name = args.work, "quick"
-    path = os.path.join(where, f"mnist_rules_{name}.json")
-    with open(path, "w") as f:
-        json.dump({"machine": info, "settings": settings, "rows": rows}, f, indent=1)
     print(f"wrote {path}")
 
 

@@ -322,7 +322,7 @@ def test_refusals_change_nothing(tmp_path, unbroken):
     assert files() == before
     config = pathlib.Path(out, "config.json")
     config.unlink()
-    with pytest.raises(ValueError, match="lr_g=0.0002, this one has lr_g=0.1"):
+    with pytest.raises(ValueError, match="lr_g=0.0005, this one has lr_g=0.1"):
         ex.run(CFG._replace(lr_g=0.1), out, target_step=20, **RUN)
     assert not config.exists()
     ex.run(CFG, out, target_step=STEPS, **RUN)

@@ -1,6 +1,8 @@
 """``gamedyn mnist``: train an MNIST GAN with checkpoints, evaluate it, its spectra.
 
-``gamedyn mnist --steps N --out DIR [options]`` trains (resuming from the newest good
+``gamedyn mnist --out DIR [--steps N] [options]`` trains (by default 40,000 steps of
+an MLP GAN with R1, Adam 5e-4 and a moving average of the generator: classifier FID
+about 11 in 3-4 minutes on 2 CPU cores; resuming from the newest good
 checkpoint in DIR when there is one: the result equals an unbroken run of N steps;
 other settings on the same DIR, or a smaller N than the run there reached, are
 refused), then writes ``DIR/metrics.json`` (the step, the players' losses on a fixed
@@ -50,6 +52,7 @@ from gamedyn.cli._common import (
     add_steps,
     bar_callback,
     check_out,
+    fraction,
     nonneg_float,
     nonneg_int,
     positive_float,
@@ -95,7 +98,7 @@ def register(subparsers) -> None:
         "train an MNIST GAN with checkpoints; FID, samples, spectra",
         __doc__,
     )
-    add_steps(p, None, minimum=0)
+    add_steps(p, ex.DEFAULT_STEPS, minimum=0)
     add_out(p)
     p.add_argument("--model", choices=MODELS, default=d.model, help="the players")
     p.add_argument("--conditional", action="store_true", help="class-conditional GAN")
@@ -130,6 +133,13 @@ def register(subparsers) -> None:
         type=nonneg_float,
         default=d.generator_penalty,
         help="Nagarajan-Kolter gradient-norm penalty weight on the generator",
+    )
+    p.add_argument(
+        "--ema",
+        type=fraction,
+        default=d.ema,
+        metavar="DECAY",
+        help="sample with a moving average of the generator, in [0, 1) (0: none)",
     )
     p.add_argument(
         "--train-size",
@@ -216,6 +226,7 @@ def _config(args: argparse.Namespace) -> ex.Config:
         width=args.width,
         instance_noise=args.instance_noise,
         generator_penalty=args.generator_penalty,
+        ema=args.ema,
         seed=args.seed,
         train_size=args.train_size,
         seeds=args.seeds,
@@ -303,7 +314,11 @@ def _save_figures(out: str, cfg: ex.Config, result: ex.Result) -> None:
     )
 
     labels = " (rows: digits 0-9)" if cfg.conditional else ""
-    title = f"{cfg.model} GAN, {cfg.rule}, step {int(result.state.step)}{labels}"
+    extras = "" if cfg.regularizer == "none" else f" + {cfg.regularizer} {cfg.gamma:g}"
+    extras += f", EMA {cfg.ema:g}" if cfg.ema else ""
+    title = (
+        f"{cfg.model} GAN, {cfg.rule}{extras}, step {int(result.state.step)}{labels}"
+    )
     seeds = ex.seed_list(cfg)
     if cfg.seeds == 1:
         fig = Figure(figsize=(6, 6))

@@ -46,10 +46,12 @@ class ImageGAN(NamedTuple):
     Attributes:
       game: the `gamedyn.Game`; params `(generator_params, disc_params)`.
       init_state: `init_state() -> state`, the non-trainable state (batch-norm
-        running averages of the generator; `{}` without batch norm).
+        running averages of the generator; `{}` without batch norm; with
+        `ema`, `{"batch_stats": ..., "ema": {"count", "mean"}}`).
       update_state: `update_state(params, state, key) -> state`, one running-average
-        step on a fresh batch (identity without batch norm).
-      generate: `generate(params, state, z, labels=None) -> images` in eval mode,
+        step on a fresh batch (identity without batch norm or `ema`).
+      generate: `generate(params, state, z, labels=None) -> images` in eval mode
+        (with the generator's average when `ema` is on),
         `(n, 28, 28, 1)` in `[-1, 1]`; `labels` (`(n,)` ints) for a
         conditional GAN (None means label 0).
       discriminate: `discriminate(disc_params, images, labels=None) -> (n,)` logits.
@@ -102,6 +104,7 @@ def mnist_gan(
     latent_dim: int = 64,
     width: int | None = None,
     layer_norm: bool = False,
+    ema: float = 0.0,
     data: tuple[Any, Any] | None = None,
 ) -> ImageGAN:
     """An MNIST GAN game.
@@ -127,6 +130,14 @@ def mnist_gan(
       latent_dim: dimension of the Gaussian latent `z`.
       width: the model's width (see `model`).
       layer_norm: layer norm in the DCGAN discriminator's second layer.
+      ema: decay of an exponential moving average of the generator's params
+        (Yazici et al. 2019), in `[0, 1)`; 0 turns it off. When on, the
+        non-trainable state holds the average (`{"ema": ...}`, with the
+        batch-norm averages under `"batch_stats"`), updated by `update_state`
+        after each step as `m <- ema * m + (1 - ema) * theta_g` from `m = 0`,
+        and `generate` samples with the bias-corrected average
+        `m / (1 - ema^t)` (Adam's correction; the params themselves at `t = 0`).
+        The game, its losses and the spectra use the params, not the average.
       data: `(images, labels)` to train on, uint8 `(N, 28, 28)` and `(N,)`;
         default the MNIST training set (`gamedyn.data.load_mnist`).
 
@@ -139,6 +150,10 @@ def mnist_gan(
     _check_positive_int("latent_dim", latent_dim)
     if width is not None:
         _check_positive_int("width", width)
+    if isinstance(ema, bool) or not isinstance(ema, (int, float, np.floating)):
+        raise TypeError(f"ema: expected a float in [0, 1), got {ema!r}")
+    if not 0.0 <= ema < 1.0:
+        raise ValueError(f"ema: expected a float in [0, 1), got {ema!r}")
     if data is None:
         from gamedyn.data import load_mnist
 
@@ -190,7 +205,25 @@ def mnist_gan(
         }
 
     def init_state():
-        return {} if zero_stats is None else zero_stats
+        stats = {} if zero_stats is None else zero_stats
+        if not ema:
+            return stats
+        zeros = jax.tree.map(lambda v: jnp.zeros(v.shape, v.dtype), g_vars0["params"])
+        average = {"count": jnp.zeros((), jnp.int32), "mean": zeros}
+        return {"batch_stats": stats, "ema": average}
+
+    def averaged(g_params, state):
+        """The bias-corrected average of the generator's params (or the params)."""
+        if not ema:
+            return g_params, state
+        count, mean = state["ema"]["count"], state["ema"]["mean"]
+        scale = 1.0 / (1.0 - jnp.float32(ema) ** jnp.maximum(count, 1))
+        avg = jax.tree.map(
+            lambda m, p: jnp.where(count > 0, m * scale.astype(m.dtype), p),
+            mean,
+            g_params,
+        )
+        return avg, state["batch_stats"]
 
     def generate_train(g_params, z, y):
         if not has_stats:
@@ -205,7 +238,7 @@ def mnist_gan(
         return out
 
     def generate(params, state, z, labels=None):
-        g_params = params[0]
+        g_params, state = averaged(params[0], state)
         if conditional and labels is None:
             labels = jnp.zeros((z.shape[0],), jnp.int32)
         if not has_stats:
@@ -224,19 +257,33 @@ def mnist_gan(
         idx = jax.random.randint(key, (n,), 0, n_data)
         return to_float(images[idx]), labels[idx]
 
-    def update_state(params, state, key):
+    def update_stats(g_params, stats, key):
         if not has_stats:
-            return state
+            return stats
         k_data, k_noise = jax.random.split(key)
         y = sample_batch(k_data, batch_size)[1] if conditional else None
         _, new = g_mod.apply(
-            {"params": params[0], "batch_stats": state},
+            {"params": g_params, "batch_stats": stats},
             sample_noise(k_noise, batch_size),
             y,
             train=True,
             mutable=["batch_stats"],
         )
         return new["batch_stats"]
+
+    def update_state(params, state, key):
+        if not ema:
+            return update_stats(params[0], state, key)
+        count = state["ema"]["count"] + 1
+        mean = jax.tree.map(
+            lambda m, p: ema * m + (1.0 - ema) * p, state["ema"]["mean"], params[0]
+        )
+        new = {
+            "batch_stats": state["batch_stats"],
+            "ema": {"count": count, "mean": mean},
+        }
+        g_avg, stats = averaged(params[0], new)
+        return {"batch_stats": update_stats(g_avg, stats, key), "ema": new["ema"]}
 
     def images_only(key, n):
         return sample_batch(key, n)[0]

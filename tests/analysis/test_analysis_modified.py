@@ -22,7 +22,6 @@ from gamedyn.analysis.modified import (
 from gamedyn.flows import flow
 
 TIGHT = {"rtol": 1e-11, "atol": 1e-13}
-STEP_RULES = ("simultaneous", "alternating", "extragradient", "optimistic")
 
 
 def flat(params):
@@ -277,7 +276,16 @@ def first_step_shift(game, rule, p0):
     return int(round(speed / np.linalg.norm(flat(gd.vector_field(game)(p0))))) - 1
 
 
-@pytest.mark.parametrize("rule", STEP_RULES)
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "simultaneous",
+        "alternating",
+        # CI budget: the two extrapolating rules run with --runslow.
+        pytest.param("extragradient", marks=pytest.mark.slow),
+        pytest.param("optimistic", marks=pytest.mark.slow),
+    ],
+)
 def test_discrete_rules_follow_their_modified_flow_to_second_order(x64, rule):
     game = gd.games.dirac_gan()
     p0 = game.init(None)

@@ -9,6 +9,9 @@ import gamedyn as gd
 from gamedyn import analysis
 from gamedyn.analysis.spectrum import select
 
+# One worker runs the whole module: its module fixture is computed once.
+pytestmark = pytest.mark.xdist_group("test_analysis_spectrum")
+
 
 def quadratic_game(m=9, n=7, seed=0):
     rng = np.random.default_rng(seed)

@@ -138,6 +138,7 @@ def test_a_diverged_run_writes_strict_json(tmp_path, capsys):
         (["--momentum", "inf"], "argument --momentum: expected a finite number"),
         (["--rule-param", "nan"], "argument --rule-param: expected a finite number"),
         (["--beta1", "5"], "argument --beta1: expected a number in [0, 1), got 5"),
+        (["--ema", "1"], "argument --ema: expected a number in [0, 1), got 1"),
         (["--steps", "-1"], "argument --steps: expected an integer >= 0, got -1"),
         (["--loss", "nope"], "argument --loss: invalid choice: 'nope'"),
         (["--generator-penalty", "-1"], "argument --generator-penalty: expected a"),
@@ -190,7 +191,7 @@ def test_refused_resumes(tmp_path, capsys):
     assert main([*base, "--steps", "2", "--chunk", "2"]) == 0
     capsys.readouterr()
     line = _error([*base, "--steps", "4", "--lr", "0.1"], capsys)
-    assert "--out: " in line and "lr_g=0.0002, this one has lr_g=0.1" in line
+    assert "--out: " in line and "lr_g=0.0005, this one has lr_g=0.1" in line
     line = _error([*base, "--steps", "1"], capsys)
     assert line.startswith("gamedyn mnist: error: --steps: ") and "after step 1" in line
     assert [s for s, _ in io.list_checkpoints(out)] == [2]
@@ -206,7 +207,8 @@ def test_help_shows_defaults_without_markup(capsys):
                  "--lr-g", "--lr-d", "--steps", "--seed", "--out", "--no-plots",
                  "--no-progress", "--spectrum", "--fid-samples"):  # fmt: skip
         assert flag in text, flag
-    assert "(default: 0.0002)" in text and "(default: 10000)" in text
+    assert "(default: 0.0005)" in text and "(default: 10000)" in text
+    assert "(default: 40000)" in text and "(default: 0.999)" in text
     assert "``" not in text and ":func:" not in text and ":mod:" not in text
 
 

@@ -167,6 +167,7 @@ def test_help_shows_defaults_without_markup(capsys):
         assert flag in text  # one of several processes (jax.distributed)
 
 
+@pytest.mark.slow  # CI budget: the 2-D runs above cover the command
 def test_mog_high_dimensional_variant(tmp_path):
     out = tmp_path / "ring16"
     assert (

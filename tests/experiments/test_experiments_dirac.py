@@ -9,6 +9,9 @@ import pytest
 from gamedyn import outcomes
 from gamedyn.experiments import dirac
 
+# One worker runs the whole module: its module fixture is computed once.
+pytestmark = pytest.mark.xdist_group("test_experiments_dirac")
+
 # --- The reference notebook's vector fields and simulators, written from its
 # formulas: v = -xi (the ascent convention), f'(t) = sigmoid(-t).
 

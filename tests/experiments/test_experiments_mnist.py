@@ -51,20 +51,22 @@ def _equal(a, b) -> bool:
 
 def test_config_defaults():
     cfg = ex.Config()
+    # The settings of docs/mnist.md's defaults search.
     assert (cfg.model, cfg.loss, cfg.regularizer, cfg.gamma) == (
         "mlp",
         "non_saturating",
-        "none",
-        10.0,
+        "r1",
+        1.0,
     )
     assert (cfg.rule, cfg.rule_param, cfg.optimizer) == ("simultaneous", None, "adam")
     assert (cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2, cfg.momentum) == (
-        2e-4,
-        2e-4,
+        5e-4,
+        5e-4,
         0.5,
         0.999,
         0.0,
     )
+    assert cfg.ema == 0.999 and ex.DEFAULT_STEPS == 40000
     assert (cfg.batch_size, cfg.latent_dim, cfg.width, cfg.seed) == (64, 64, None, 0)
     assert ex.check(cfg) is None
 
@@ -104,7 +106,7 @@ def _steps(dyn, params, n):
 def test_rules_come_from_the_registry(data):
     """The rule's default number is the registry's: consensus gamma 1.0 (it was 0.1
     before the registry) and lookahead over alternating steps."""
-    adam = gd.optimizers.make("adam", 2e-4)
+    adam = gd.optimizers.make("adam", ex.Config().lr_g)
     small = dict(width=4, latent_dim=2, batch_size=4)
     gan, dyn = ex.build(ex.Config(rule="consensus", **small), data)
     p0 = gan.game.init(jax.random.key(1))
@@ -197,7 +199,7 @@ def test_run_resumes_exactly_and_reports_through_progress(tmp_path, capsys):
     assert [s for s, _ in io.list_checkpoints(b)] == [4, 8]
     assert capsys.readouterr().out == ""  # library code never prints
     # Refusals, before any training.
-    with pytest.raises(ValueError, match="out_dir: .* lr_g=0.0002, this one has lr_g"):
+    with pytest.raises(ValueError, match="out_dir: .* lr_g=0.0005, this one has lr_g"):
         ex.run(TINY._replace(lr_g=0.1), b, target_step=12, **kw)
     with pytest.raises(ValueError, match="target_step: .* after step 2"):
         ex.run(TINY, str(tmp_path / "a"), target_step=2, **kw)
@@ -340,6 +342,15 @@ def test_settings_are_compared_resolved(tmp_path):
         ex.run(cfg._replace(width=256), str(out), target_step=0, fid_samples=0)
     with pytest.raises(ValueError, match="width=256, this one has width=128"):
         ex.run(cfg._replace(width=128), str(out), target_step=0, fid_samples=0)
+    # A run of a version before the `ema` field stored none: it had no average.
+    old = tmp_path / "old"
+    old.mkdir()
+    io.write_json(
+        str(old / "config.json"),
+        {k: v for k, v in TINY._asdict().items() if k != "ema"},
+    )
+    with pytest.raises(ValueError, match="ema=0.0, this one has ema=0.999"):
+        ex.run(TINY, str(old), target_step=0, fid_samples=0)
     other = tmp_path / "o"
     other.mkdir()
     io.write_json(str(other / "metrics.json"), {"config": {"dataset": "ring"}})

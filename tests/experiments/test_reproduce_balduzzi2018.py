@@ -8,6 +8,9 @@ from gamedyn.experiments.reproduce import balduzzi2018 as entry
 from gamedyn.experiments.reproduce import verdict
 from gamedyn.plotting import gallery
 
+# One worker runs the whole module: its module fixture is computed once.
+pytestmark = pytest.mark.xdist_group("test_reproduce_balduzzi2018")
+
 
 @pytest.fixture(scope="module")
 def rep():

@@ -10,6 +10,9 @@ from gamedyn.experiments.reproduce import chavdarova2021 as entry
 from gamedyn.experiments.reproduce import close
 from gamedyn.plotting import gallery
 
+# One worker runs the whole module: its module fixture is computed once.
+pytestmark = pytest.mark.xdist_group("test_reproduce_chavdarova2021")
+
 
 @pytest.fixture(scope="module")
 def rep():

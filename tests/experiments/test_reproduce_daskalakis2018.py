@@ -8,6 +8,9 @@ from gamedyn.experiments.reproduce import close
 from gamedyn.experiments.reproduce import daskalakis2018 as entry
 from gamedyn.plotting import gallery
 
+# One worker runs the whole module: its module fixture is computed once.
+pytestmark = pytest.mark.xdist_group("test_reproduce_daskalakis2018")
+
 
 @pytest.fixture(scope="module")
 def rep():

@@ -8,6 +8,9 @@ from gamedyn.experiments.reproduce import gidel2019_extragradient as entry
 from gamedyn.experiments.reproduce import verdict
 from gamedyn.plotting import gallery
 
+# One worker runs the whole module: its module fixture is computed once.
+pytestmark = pytest.mark.xdist_group("test_reproduce_gidel2019_extragradient")
+
 
 @pytest.fixture(scope="module")
 def rep():

@@ -8,6 +8,9 @@ from gamedyn.experiments.reproduce import close
 from gamedyn.experiments.reproduce import gidel2019_negative_momentum as entry
 from gamedyn.plotting import gallery
 
+# One worker runs the whole module: its module fixture is computed once.
+pytestmark = pytest.mark.xdist_group("test_reproduce_gidel2019_negative_momentum")
+
 
 @pytest.fixture(scope="module")
 def rep():

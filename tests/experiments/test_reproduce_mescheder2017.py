@@ -8,6 +8,9 @@ from gamedyn.experiments.reproduce import close
 from gamedyn.experiments.reproduce import mescheder2017 as entry
 from gamedyn.plotting import gallery
 
+# One worker runs the whole module: its module fixture is computed once.
+pytestmark = pytest.mark.xdist_group("test_reproduce_mescheder2017")
+
 
 @pytest.fixture(scope="module")
 def rep():

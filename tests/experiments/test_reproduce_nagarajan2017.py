@@ -12,6 +12,9 @@ from gamedyn.experiments import reproduce
 from gamedyn.experiments.reproduce import nagarajan2017 as entry
 from gamedyn.plotting import gallery
 
+# One worker runs the whole module: its module fixture is computed once.
+pytestmark = pytest.mark.xdist_group("test_reproduce_nagarajan2017")
+
 
 @pytest.fixture(scope="module")
 def rep():

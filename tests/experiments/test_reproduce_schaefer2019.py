@@ -10,6 +10,9 @@ from gamedyn.experiments.reproduce import close
 from gamedyn.experiments.reproduce import schaefer2019 as entry
 from gamedyn.plotting import gallery
 
+# One worker runs the whole module: its module fixture is computed once.
+pytestmark = pytest.mark.xdist_group("test_reproduce_schaefer2019")
+
 
 @pytest.fixture(scope="module")
 def rep():

@@ -69,7 +69,51 @@ def test_dcgan_batch_norm_state_is_explicit(data):
     assert images.shape == (5, 28, 28, 1) and np.all(np.abs(images) <= 1)
 
 
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+def test_generator_ema_samples_with_the_bias_corrected_average(data, model):
+    """`generate` uses m_t / (1 - d^t) with m_t = d m_{t-1} + (1 - d) theta_t, m_0 = 0,
+    computed here by an independent NumPy loop; the game's losses ignore it."""
+    decay = 0.8
+    kw = dict(width=4, batch_size=8, latent_dim=4, data=data)
+    gan = M.mnist_gan(model, ema=decay, **kw)
+    plain = M.mnist_gan(model, **kw)
+    key = jax.random.key(0)
+    thetas = [gan.game.init(jax.random.fold_in(key, t)) for t in range(3)]
+    z = gan.sample_noise(jax.random.key(2), 4)
+    state = gan.init_state()
+    # Step 0: no average yet, the params themselves.
+    np.testing.assert_allclose(
+        gan.generate(thetas[0], state, z),
+        plain.generate(thetas[0], state["batch_stats"], z),
+        rtol=1e-6,
+    )
+    mean = jax.tree.map(lambda p: np.zeros(p.shape), thetas[0][0])
+    for t, theta in enumerate(thetas, 1):
+        state = gan.update_state(theta, state, jax.random.key(10 + t))
+        mean = jax.tree.map(
+            lambda m, p: decay * m + (1 - decay) * np.asarray(p), mean, theta[0]
+        )
+    assert int(state["ema"]["count"]) == 3
+    average = jax.tree.map(lambda m: jnp.asarray(m / (1 - decay**3), jnp.float32), mean)
+    last = thetas[-1]
+    np.testing.assert_allclose(
+        gan.generate(last, state, z),
+        plain.generate((average, last[1]), state["batch_stats"], z),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert not np.allclose(
+        gan.generate(last, state, z),
+        plain.generate(last, state["batch_stats"], z),
+    )
+    np.testing.assert_array_equal(
+        gan.game.losses(last, key), plain.game.losses(last, key)
+    )
+
+
 def test_bad_arguments(data):
+    with pytest.raises(ValueError, match=r"ema: expected a float in \[0, 1\)"):
+        M.mnist_gan("mlp", ema=1.0, data=data)
     with pytest.raises(ValueError, match="model: expected one of"):
         M.mnist_gan("resnet", data=data)
     with pytest.raises(ValueError, match="batch_size: expected a positive integer"):
