@@ -20,8 +20,11 @@ the seeds:
 Every rule runs in its own directory under ``--work`` with checkpoints: a killed
 benchmark resumes where it stopped when started again with the same settings. The
 results go to ``benchmarks/results/mnist_rules_<name>.json`` with the machine (CPU,
-devices, JAX version) and the settings; ``--from-json`` prints the table of a saved
-file.
+devices, JAX version) and the settings, rewritten after every rule (``"complete"`` is
+false until the last one): a stopped benchmark keeps its finished rows. ``--from-json``
+prints the table of a saved file. The rotation comes from the top-``k`` eigenvalues of
+the game Jacobian at the end only (two ARPACK runs per seed; ``gamedyn mnist
+--spectrum`` computes them at every checkpoint, with each player's Hessian).
 
     python benchmarks/bench_mnist_rules.py --steps 50000 --seeds 3 --name cpu
     python benchmarks/bench_mnist_rules.py --model dcgan --steps 20000 --name h100
@@ -44,6 +47,7 @@ import json
 import os
 import platform
 import time
+import warnings
 
 import numpy as np
 
@@ -150,7 +154,9 @@ def run_rule(label: str, base, args, classifier) -> dict:
     near = [first_below_twice_final(steps, c) for c in fid_curves]
     rotation = [last[s]["rotation"] if s in last else None for s in seeds]
     max_imag = [
-        max(abs(im) for _, im in last[s]["jacobian_imag"]) if s in last else None
+        max(abs(im) for _, im in last[s]["jacobian_imag"])
+        if s in last and last[s]["jacobian_imag"] is not None
+        else None
         for s in seeds
     ]
     return {
@@ -179,7 +185,7 @@ def end_spectra(cfg, state, seeds: list[int], k: int) -> dict:
     import jax
 
     from gamedyn import train as T
-    from gamedyn.analysis import top_eigenvalues
+    from gamedyn.analysis import SpectrumWarning, top_eigenvalues
     from gamedyn.experiments import mnist as ex
 
     gan, _ = ex.build(cfg._replace(seeds=1))
@@ -190,10 +196,17 @@ def end_spectra(cfg, state, seeds: list[int], k: int) -> dict:
             continue
         key = ex.keys(seed)[2]
         lam = top_eigenvalues(gan.game, params, k, key=key, which="LM")
-        rot = top_eigenvalues(gan.game, params, k, key=key, which="LI")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SpectrumWarning)
+            rot = top_eigenvalues(gan.game, params, k, key=key, which="LI")
+        missed = any(issubclass(w.category, SpectrumWarning) for w in caught)
         out[seed] = {
             "rotation": ex.rotation_share(lam),
-            "jacobian_imag": [[float(z.real), float(z.imag)] for z in rot],
+            # None: ARPACK's LI returned only real eigenvalues, probably missing
+            # the rotation (gamedyn.analysis.SpectrumWarning), not "no rotation".
+            "jacobian_imag": None
+            if missed
+            else [[float(z.real), float(z.imag)] for z in rot],
         }
     return out
 

@@ -29,6 +29,7 @@ from gamedyn.analysis.modified import (
     modified_field,
 )
 from gamedyn.analysis.spectrum import (
+    SpectrumWarning,
     hessian_operator,
     jacobian_operator,
     top_eigenvalues,
@@ -69,6 +70,7 @@ __all__ = [
     "NotAFixedPointWarning",
     "PathAngle",
     "RegionGrid",
+    "SpectrumWarning",
     "StabilityMap",
     "classify",
     "eigenvalues",

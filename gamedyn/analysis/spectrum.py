@@ -14,6 +14,7 @@ References:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Literal
 
@@ -31,6 +32,12 @@ from gamedyn.analysis._jacobian import (
     compiled_player,
     player_sizes,
 )
+
+
+class SpectrumWarning(UserWarning):
+    """A matrix-free spectrum that is probably not the one asked for: ARPACK's
+    `"LI"` returned only real eigenvalues of a Jacobian that is not symmetric."""
+
 
 WHICH = ("LM", "LR", "SR", "LI", "SI")
 """Ends of the spectrum `top_eigenvalues` can target: largest magnitude,
@@ -162,6 +169,13 @@ def top_eigenvalues(
 
     Raises:
       ValueError: on a bad `k` or `which`, or integer leaves in `params`.
+
+    Warns:
+      SpectrumWarning: when `"LI"` gives only real eigenvalues of a Jacobian
+        that is not symmetric. ARPACK finds extreme eigenvalues by magnitude
+        reliably, but not the largest imaginary parts when those belong to
+        eigenvalues inside the spectrum: it may converge to the dominant real
+        ones instead (this happens on trained MNIST GANs).
     """
     key = check_key("key", key)
     if which not in WHICH:
@@ -185,7 +199,37 @@ def top_eigenvalues(
         v0=_v0(n, seed),
         return_eigenvectors=False,
     )
+    if which == "LI" and not np.any(np.imag(lam)):
+        _check_real_answer(op, seed)
     return select(lam, k, which)
+
+
+def _check_real_answer(op: LinearOperator, seed: int) -> None:
+    """Warns when ARPACK's `"LI"` answer (all real) is probably wrong.
+
+    Any complex eigenvalue outranks every real one by `|Im|`, so an all-real answer
+    claims that the Jacobian has no complex eigenvalue at all. That holds for a
+    symmetric Jacobian (a potential game); for another one it is more likely that
+    ARPACK, whose Krylov space is dominated by the largest eigenvalues, converged to
+    real ones and missed eigenvalues of smaller magnitude but larger `|Im|`
+    (checked on a game whose pair `1 +- 5i` sits below real eigenvalues 10-1000:
+    `k = 2` finds it, `k = 10` returns ten real ones).
+    """
+    v = _v0(op.shape[0], seed + 1)
+    jv = op.matvec(v)
+    skew = np.linalg.norm(jv - op.rmatvec(v)) / max(np.linalg.norm(jv), 1e-300)
+    if skew > 1e-6:
+        warnings.warn(
+            SpectrumWarning(
+                "top_eigenvalues(which='LI'): ARPACK returned only real eigenvalues "
+                "of a Jacobian that is not symmetric (||(J - J^T) v|| / ||J v|| = "
+                f"{skew:.2g} for a random v), so eigenvalues of larger imaginary part "
+                "were probably missed: ARPACK converges to the dominant real ones. "
+                "Do not read this as 'no rotation'; compare a smaller k, or the "
+                "dense gamedyn.analysis.eigenvalues on a smaller model."
+            ),
+            stacklevel=3,
+        )
 
 
 def hessian_operator(

@@ -282,14 +282,19 @@ class _Bars:
 
 @contextlib.contextmanager
 def _warnings_as_lines():
-    """Shows each `gamedyn.io.RunWarning` as one line on stderr,
+    """Shows each `gamedyn.io.RunWarning` and
+    `gamedyn.analysis.SpectrumWarning` as one line on stderr,
     ``gamedyn mnist: warning: ...``."""
+    from gamedyn.analysis import SpectrumWarning
+
+    kinds = (io.RunWarning, SpectrumWarning)
     with warnings.catch_warnings():
         warnings.simplefilter("always", io.RunWarning)
+        warnings.simplefilter("always", SpectrumWarning)
         shown = warnings.showwarning
 
         def show(message, category, filename, lineno, file=None, line=None):
-            if not issubclass(category, io.RunWarning):
+            if not issubclass(category, kinds):
                 return shown(message, category, filename, lineno, file, line)
             text = " ".join(str(message).split())
             print(f"gamedyn mnist: warning: {text}", file=sys.stderr)

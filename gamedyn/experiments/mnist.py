@@ -401,22 +401,41 @@ def spectra(
       `[{"step", "jacobian": [[re, im], ...], "jacobian_imag": [[re, im], ...],
       "rotation", "hessian_g_top", "hessian_g_bottom", "hessian_d_top",
       "hessian_d_bottom"}, ...]` by step (and `"seed"` for several seeds, by
-      step then seed).
+      step then seed). `"jacobian_imag"` is `[]`, with `"li_missed": True`
+      and a `gamedyn.analysis.SpectrumWarning`, when ARPACK's `"LI"` returned
+      only real eigenvalues: the rotation was probably missed, not absent.
     """
     return _spectra(gan, directory, k, seed, like, progress)[0]
 
 
 def _spectrum(gan: ImageGAN, params: Any, k: int, key: jax.Array) -> dict:
     """One checkpoint's spectra (see `spectra`)."""
-    from gamedyn.analysis import top_eigenvalues, top_hessian_eigenvalues
+    from gamedyn.analysis import (
+        SpectrumWarning,
+        top_eigenvalues,
+        top_hessian_eigenvalues,
+    )
 
     lam = top_eigenvalues(gan.game, params, k, key=key, which="LM")
-    rot = top_eigenvalues(gan.game, params, k, key=key, which="LI")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpectrumWarning)
+        rot = top_eigenvalues(gan.game, params, k, key=key, which="LI")
+    missed = [w for w in caught if issubclass(w.category, SpectrumWarning)]
+    for w in caught:  # others as they came
+        if w not in missed:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     rec = {
         "jacobian": [[float(z.real), float(z.imag)] for z in lam],
-        "jacobian_imag": [[float(z.real), float(z.imag)] for z in rot],
+        # ARPACK's LI answer when it is trusted; [] when it returned only real
+        # eigenvalues of this non-symmetric Jacobian (SpectrumWarning).
+        "jacobian_imag": []
+        if missed
+        else [[float(z.real), float(z.imag)] for z in rot],
         "rotation": rotation_share(lam),
     }
+    if missed:
+        rec["li_missed"] = True
+        warnings.warn(missed[0].message, SpectrumWarning, stacklevel=2)
     for p, name in enumerate(("g", "d")):
         for which, end in (("LA", "top"), ("SA", "bottom")):
             h = top_hessian_eigenvalues(gan.game, params, k, p, key=key, which=which)

@@ -109,6 +109,45 @@ def test_top_eigenvalues_dirac_and_k_equal_n_minus_1(x64):
     assert got[0] == pytest.approx(0.15 + 0.5j * np.sqrt(1 - 0.09), abs=1e-12)
 
 
+def _hidden_rotation_game(n: int = 150):
+    """J = [[D, B], [-B^T, D]]: real eigenvalues 10..1000 twice and one pair
+    1 +- 5i inside the spectrum (coupling 5 between x_0 and y_0, D_00 = 1)."""
+    d = jnp.linspace(10.0, 1000.0, n).at[0].set(1.0)
+
+    def losses(p, key=None):
+        x, y = p
+        coupling = 5.0 * x[0] * y[0]
+        return 0.5 * jnp.sum(d * x**2) + coupling, 0.5 * jnp.sum(d * y**2) - coupling
+
+    return gd.Game(init=None, losses=losses), (jnp.zeros(n), jnp.zeros(n))
+
+
+def test_li_that_misses_the_rotation_warns(x64):
+    game, p = _hidden_rotation_game()
+    dense = np.linalg.eigvals(np.asarray(analysis.jacobian(game, p)))
+    assert np.max(np.abs(dense.imag)) == pytest.approx(5.0)
+    # k = 2 finds the pair (no warning: filterwarnings is "error")...
+    got = analysis.top_eigenvalues(game, p, 2, which="LI")
+    np.testing.assert_allclose(np.sort_complex(got), [1 - 5j, 1 + 5j], atol=1e-9)
+    # ... k = 10 converges to ten real ones: that answer is flagged, not trusted.
+    with pytest.warns(analysis.SpectrumWarning, match="probably missed"):
+        got = analysis.top_eigenvalues(game, p, 10, which="LI")
+    assert not np.any(got.imag)
+
+
+def test_li_of_a_symmetric_jacobian_is_real_without_warning(x64):
+    # A potential game (both players minimize one function): J is symmetric and
+    # real-spectrum answers are right.
+    d = jnp.linspace(1.0, 50.0, 40)
+
+    def f(p):
+        return 0.5 * jnp.sum(d * p[0] ** 2) + 0.5 * jnp.sum(d * p[1] ** 2)
+
+    game = gd.Game(init=None, losses=lambda p, key=None: (f(p), f(p)))
+    got = analysis.top_eigenvalues(game, (jnp.ones(40), jnp.ones(40)), 4, which="LI")
+    assert not np.any(got.imag)
+
+
 def test_top_eigenvalues_float32():
     game = quadratic_game()
     params = game.init(jax.random.key(0))
