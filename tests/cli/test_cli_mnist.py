@@ -23,7 +23,10 @@ pytestmark = pytest.mark.skipif(
     reason="needs mnist.npz in GAMEDYN_DATA_DIR",
 )
 
-TINY = ["--width", "32", "--latent-dim", "16", "--train-size", "2048", "--no-progress"]
+TINY = [
+    "--width", "32", "--latent-dim", "16", "--train-size", "2048", "--no-progress",
+    "--regularizer", "none", "--ema", "0",  # the plain GAN: cheaper to compile
+]  # fmt: skip
 
 
 @pytest.fixture(scope="session")
